@@ -1,0 +1,531 @@
+package dfbmodels;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+import dfbmodels.nn.GroupNorm;
+import dfbmodels.nn.Interpolation;
+import dfbmodels.state.StateExpDecay;
+
+/**
+ * The unrolled feedback loop of a Deep Feedback Model.
+ *
+ * <p>Four parts: a {@code frontend} run once, a {@code body} run at every step, a state {@code h}
+ * of {@code C = classChannels + feedbackChannels} channels, and a {@code readout}. With {@code x0 =
+ * frontend(x)} of shape {@code (B, C0, H0, W0)} and {@code h} of shape {@code (B, C, Hs, Ws)}:
+ *
+ * <pre>
+ *   h = h_init                                          zeros, or Gaussian (optInitialStateStd)
+ *   for t = 0 .. T-1:
+ *     f = softmax_c( GN_in( bilinear(h[:, feedback channels], H0 x W0) ) )
+ *     y = body( concat_c(x0, f) )                       (B, C, Hs, Ws)
+ *     h = h + StateExpDecay( GN_err(y), t )
+ *   return readout( h[:, 0 .. classChannels) )
+ * </pre>
+ *
+ * <p>Feedback channels are {@code [classChannels, C)}. {@code T == 0} returns the readout of the
+ * initial state. Early stop: with {@code atol > 0}, after each step {@code t} in {@code 1 .. T-2}
+ * the loop compares {@code sum|h|} with the previous step's; if they differ by at most {@code
+ * atol}, it runs one final step ({@code t+1}) and stops. With {@code atol <= 0} nothing is read
+ * back to the host during the loop.
+ *
+ * <p>{@code forward}'s {@code PairList} accepts {@link #ITERATIONS} (an {@link Integer}, overrides
+ * T for that call) and {@link #RETURN_STATES} ({@link Boolean}); with the latter the output is
+ * {@code [readout, h_1, ..., h_n]} where {@code h_i} is the state after step {@code i} and {@code
+ * n} the number of steps run, otherwise {@code [readout]}.
+ *
+ * <p>Every array is created on the input's device in the input's data type.
+ */
+public class FeedbackBlock extends AbstractBlock {
+
+    /** The key of the per-call number of iterations T in {@code forward}'s params. */
+    public static final String ITERATIONS = "iterations";
+
+    /** The key asking {@code forward} to also return the state after every step. */
+    public static final String RETURN_STATES = "returnStates";
+
+    private static final byte VERSION = 1;
+
+    private final Block frontend;
+    private final Block body;
+    private final StateExpDecay errorHead;
+    private final GroupNorm layernormError;
+    private final GroupNorm layernormInput;
+    private final Block readout;
+    private final int classChannels;
+    private final int feedbackChannels;
+    private final int iterations;
+    private final float atol;
+    private final float initialStateStd;
+
+    FeedbackBlock(Builder builder) {
+        super(VERSION);
+        classChannels = builder.classChannels;
+        feedbackChannels = builder.feedbackChannels;
+        iterations = builder.iterations;
+        atol = builder.atol;
+        initialStateStd = builder.initialStateStd;
+        frontend = addChildBlock("frontend", builder.frontend);
+        body = addChildBlock("body", builder.body);
+        errorHead =
+                addChildBlock(
+                        "error_head",
+                        new StateExpDecay(getStateChannels(), builder.tau, builder.alpha));
+        layernormError =
+                addChildBlock(
+                        "layernorm_error",
+                        GroupNorm.builder()
+                                .setNumGroups(builder.errorGroups)
+                                .optTrainable(false)
+                                .build());
+        layernormInput =
+                addChildBlock(
+                        "layernorm_input",
+                        GroupNorm.builder()
+                                .setNumGroups(builder.feedbackGroups)
+                                .optTrainable(false)
+                                .build());
+        readout = addChildBlock("readout", builder.readout);
+    }
+
+    /**
+     * Returns a new builder.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Returns the frontend, run once on the input.
+     *
+     * @return the frontend
+     */
+    public Block getFrontend() {
+        return frontend;
+    }
+
+    /**
+     * Returns the body, run at every step on {@code concat(x0, feedback)}.
+     *
+     * @return the body
+     */
+    public Block getBody() {
+        return body;
+    }
+
+    /**
+     * Returns the readout, applied to the class channels of the final state.
+     *
+     * @return the readout
+     */
+    public Block getReadout() {
+        return readout;
+    }
+
+    /**
+     * Returns the state operator.
+     *
+     * @return the state operator ({@code error_head} in the original)
+     */
+    public StateExpDecay getStateOp() {
+        return errorHead;
+    }
+
+    /**
+     * Returns the number of state channels {@code C = classChannels + feedbackChannels}.
+     *
+     * @return the number of state channels
+     */
+    public int getStateChannels() {
+        return classChannels + feedbackChannels;
+    }
+
+    /**
+     * Returns the number of class channels.
+     *
+     * @return the number of class channels
+     */
+    public int getClassChannels() {
+        return classChannels;
+    }
+
+    /**
+     * Returns the number of feedback channels.
+     *
+     * @return the number of feedback channels
+     */
+    public int getFeedbackChannels() {
+        return feedbackChannels;
+    }
+
+    /**
+     * Returns the default number of iterations T.
+     *
+     * @return T
+     */
+    public int getIterations() {
+        return iterations;
+    }
+
+    /**
+     * Returns the early-stop tolerance.
+     *
+     * @return atol ({@code <= 0}: off)
+     */
+    public float getAtol() {
+        return atol;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected void initializeChildBlocks(
+            NDManager manager, DataType dataType, Shape... inputShapes) {
+        Shape input = inputShapes[0];
+        frontend.initialize(manager, dataType, input);
+        Shape x0 = frontend.getOutputShapes(new Shape[] {input})[0];
+        Shape feedback = new Shape(x0.get(0), feedbackChannels, x0.get(2), x0.get(3));
+        layernormInput.initialize(manager, dataType, feedback);
+        Shape bodyInput = new Shape(x0.get(0), x0.get(1) + feedbackChannels, x0.get(2), x0.get(3));
+        body.initialize(manager, dataType, bodyInput);
+        Shape state = stateShape(bodyInput);
+        errorHead.initialize(manager, dataType, state);
+        layernormError.initialize(manager, dataType, state);
+        readout.initialize(manager, dataType, classShape(state));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape x0 = frontend.getOutputShapes(new Shape[] {inputShapes[0]})[0];
+        Shape bodyInput = new Shape(x0.get(0), x0.get(1) + feedbackChannels, x0.get(2), x0.get(3));
+        return readout.getOutputShapes(new Shape[] {classShape(stateShape(bodyInput))});
+    }
+
+    private Shape stateShape(Shape bodyInput) {
+        Shape y = body.getOutputShapes(new Shape[] {bodyInput})[0];
+        if (y.dimension() != 4 || y.get(1) != getStateChannels()) {
+            throw new IllegalStateException(
+                    "the body must output (B, classChannels + feedbackChannels = "
+                            + getStateChannels()
+                            + ", Hs, Ws), but for input "
+                            + bodyInput
+                            + " it outputs "
+                            + y);
+        }
+        return y;
+    }
+
+    private Shape classShape(Shape state) {
+        return new Shape(state.get(0), classChannels, state.get(2), state.get(3));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDList forwardInternal(
+            ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray x = inputs.head();
+        int steps = iterations;
+        boolean returnStates = false;
+        if (params != null) {
+            if (params.contains(ITERATIONS)) {
+                steps = checkIterations(params.get(ITERATIONS));
+            }
+            if (params.contains(RETURN_STATES)) {
+                returnStates = Boolean.TRUE.equals(params.get(RETURN_STATES));
+            }
+        }
+        NDManager manager = x.getManager();
+        NDArray x0 = frontend.forward(ps, new NDList(x), training).head();
+        Shape x0Shape = x0.getShape();
+        NDList outputs = new NDList();
+        NDArray h = null;
+        if (initialStateStd > 0 || steps == 0) {
+            h = initialState(x, x0Shape);
+        }
+        double previous = Double.NaN;
+        int last = steps - 1;
+        for (int t = 0; t <= last; t++) {
+            NDArray next;
+            // intermediates of a step live in their own manager and are freed after it, so
+            // inference memory does not grow with T (autograd keeps what backward needs)
+            try (NDManager step = manager.newSubManager()) {
+                step.tempAttachAll(x0);
+                if (h != null) {
+                    step.tempAttachAll(h);
+                }
+                next = step(ps, x0, h, t, training);
+                next.attach(manager);
+            }
+            if (h != null && !returnStates) {
+                h.close();
+            }
+            h = next;
+            if (returnStates) {
+                outputs.add(h);
+            }
+            if (atol > 0 && t < last) {
+                double sum = h.abs().sum().toType(DataType.FLOAT64, false).getDouble();
+                if (t > 0 && Math.abs(sum - previous) <= atol) {
+                    last = t + 1;
+                }
+                previous = sum;
+            }
+        }
+        NDArray classes = h.get(new NDIndex(":, :{}", classChannels));
+        NDList result = readout.forward(ps, new NDList(classes), training);
+        result.addAll(outputs);
+        return result;
+    }
+
+    private NDArray step(ParameterStore ps, NDArray x0, NDArray h, int t, boolean training) {
+        Shape x0Shape = x0.getShape();
+        NDArray fb;
+        if (h == null) {
+            fb =
+                    x0.getManager()
+                            .zeros(
+                                    new Shape(
+                                            x0Shape.get(0),
+                                            feedbackChannels,
+                                            x0Shape.get(2),
+                                            x0Shape.get(3)),
+                                    x0.getDataType(),
+                                    x0.getDevice());
+        } else {
+            fb = h.get(new NDIndex(":, {}:", classChannels));
+            if (fb.getShape().get(2) != x0Shape.get(2) || fb.getShape().get(3) != x0Shape.get(3)) {
+                fb = Interpolation.bilinear(fb, x0Shape.get(2), x0Shape.get(3), false);
+            }
+        }
+        NDArray f = layernormInput.forward(ps, new NDList(fb), training).head().softmax(1);
+        NDArray y =
+                body.forward(ps, new NDList(NDArrays.concat(new NDList(x0, f), 1)), training)
+                        .head();
+        NDArray e = layernormError.forward(ps, new NDList(y), training).head();
+        NDArray update = errorHead.apply(ps, e, t, training);
+        return h == null ? update : h.add(update);
+    }
+
+    private NDArray initialState(NDArray x, Shape x0Shape) {
+        Shape bodyInput =
+                new Shape(
+                        x0Shape.get(0),
+                        x0Shape.get(1) + feedbackChannels,
+                        x0Shape.get(2),
+                        x0Shape.get(3));
+        Shape state = stateShape(bodyInput);
+        NDManager manager = x.getManager();
+        if (initialStateStd > 0) {
+            return manager.randomNormal(0f, initialStateStd, state, x.getDataType(), x.getDevice());
+        }
+        return manager.zeros(state, x.getDataType(), x.getDevice());
+    }
+
+    private static int checkIterations(Object value) {
+        if (!(value instanceof Integer) || (Integer) value < 0) {
+            throw new IllegalArgumentException(
+                    "\"" + ITERATIONS + "\" must be an Integer >= 0, got " + value);
+        }
+        return (Integer) value;
+    }
+
+    /** Builds a {@link FeedbackBlock}. */
+    public static final class Builder {
+
+        private Block frontend;
+        private Block body;
+        private Block readout;
+        private int classChannels = -1;
+        private int feedbackChannels = -1;
+        private int errorGroups = 8;
+        private int feedbackGroups = 8;
+        private int iterations = 1;
+        private float atol = 1e-2f;
+        private float tau = 1f;
+        private float alpha = 1f;
+        private float initialStateStd;
+
+        Builder() {}
+
+        /**
+         * Sets the frontend, run once: {@code (B, Cin, H, W) -> (B, C0, H0, W0)} (required).
+         *
+         * @param frontend the frontend block
+         * @return this builder
+         */
+        public Builder setFrontend(Block frontend) {
+            this.frontend = frontend;
+            return this;
+        }
+
+        /**
+         * Sets the body, run at every step: {@code (B, C0 + feedbackChannels, H0, W0) -> (B,
+         * classChannels + feedbackChannels, Hs, Ws)} (required).
+         *
+         * @param body the body block
+         * @return this builder
+         */
+        public Builder setBody(Block body) {
+            this.body = body;
+            return this;
+        }
+
+        /**
+         * Sets the readout, applied to the class channels of the final state: {@code (B,
+         * classChannels, Hs, Ws) -> output} (required).
+         *
+         * @param readout the readout block
+         * @return this builder
+         */
+        public Builder setReadout(Block readout) {
+            this.readout = readout;
+            return this;
+        }
+
+        /**
+         * Sets the number of state channels read out (required).
+         *
+         * @param classChannels a positive number
+         * @return this builder
+         */
+        public Builder setClassChannels(int classChannels) {
+            this.classChannels = classChannels;
+            return this;
+        }
+
+        /**
+         * Sets the number of state channels fed back to the body (required).
+         *
+         * @param feedbackChannels a positive number
+         * @return this builder
+         */
+        public Builder setFeedbackChannels(int feedbackChannels) {
+            this.feedbackChannels = feedbackChannels;
+            return this;
+        }
+
+        /**
+         * Sets the number of groups of the GroupNorm on the body's output (default 8).
+         *
+         * @param groups a divisor of {@code classChannels + feedbackChannels}
+         * @return this builder
+         */
+        public Builder optErrorGroups(int groups) {
+            this.errorGroups = groups;
+            return this;
+        }
+
+        /**
+         * Sets the number of groups of the GroupNorm on the feedback (default 8).
+         *
+         * @param groups a divisor of {@code feedbackChannels}
+         * @return this builder
+         */
+        public Builder optFeedbackGroups(int groups) {
+            this.feedbackGroups = groups;
+            return this;
+        }
+
+        /**
+         * Sets the default number of iterations T (default 1).
+         *
+         * @param iterations {@code >= 0}
+         * @return this builder
+         */
+        public Builder optIterations(int iterations) {
+            this.iterations = iterations;
+            return this;
+        }
+
+        /**
+         * Sets the early-stop tolerance on {@code sum|h|} (default {@code 1e-2}; {@code <= 0} turns
+         * early stopping off).
+         *
+         * @param atol the tolerance
+         * @return this builder
+         */
+        public Builder optAtol(float atol) {
+            this.atol = atol;
+            return this;
+        }
+
+        /**
+         * Sets the state operator's time constant (default 1).
+         *
+         * @param tau a positive number
+         * @return this builder
+         */
+        public Builder optTau(float tau) {
+            this.tau = tau;
+            return this;
+        }
+
+        /**
+         * Sets the state operator's exponent of {@code |S|} (default 1).
+         *
+         * @param alpha the exponent
+         * @return this builder
+         */
+        public Builder optAlpha(float alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        /**
+         * Draws the initial state from {@code N(0, std^2)} instead of zeros (default 0: zeros).
+         *
+         * @param std the standard deviation, {@code >= 0}
+         * @return this builder
+         */
+        public Builder optInitialStateStd(float std) {
+            this.initialStateStd = std;
+            return this;
+        }
+
+        /**
+         * Builds the block.
+         *
+         * @return a new {@link FeedbackBlock}
+         */
+        public FeedbackBlock build() {
+            if (frontend == null || body == null || readout == null) {
+                throw new IllegalArgumentException(
+                        "frontend, body and readout must all be set (setFrontend, setBody,"
+                                + " setReadout)");
+            }
+            if (classChannels <= 0) {
+                throw new IllegalArgumentException(
+                        "classChannels must be positive, got " + classChannels);
+            }
+            if (feedbackChannels <= 0) {
+                throw new IllegalArgumentException(
+                        "feedbackChannels must be positive, got " + feedbackChannels);
+            }
+            if (iterations < 0) {
+                throw new IllegalArgumentException(
+                        "iterations (T) must be >= 0, got " + iterations);
+            }
+            if (!(initialStateStd >= 0) || Float.isInfinite(initialStateStd)) {
+                throw new IllegalArgumentException(
+                        "initialStateStd must be >= 0 and finite, got " + initialStateStd);
+            }
+            GroupNorm.checkDivisible(
+                    "the state (classChannels + feedbackChannels)",
+                    classChannels + feedbackChannels,
+                    errorGroups);
+            GroupNorm.checkDivisible(
+                    "the feedback (feedbackChannels)", feedbackChannels, feedbackGroups);
+            return new FeedbackBlock(this);
+        }
+    }
+}

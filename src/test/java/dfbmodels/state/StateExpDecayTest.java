@@ -1,0 +1,201 @@
+package dfbmodels.state;
+
+import static dfbmodels.Fixtures.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import dfbmodels.Fixtures;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class StateExpDecayTest {
+
+    private static final String FIXTURE = "state_exp_decay_f24.io.safetensors";
+
+    private static void setParam(StateExpDecay op, String name, NDArray value) {
+        NDArray p = op.getParameters().get(name).getArray();
+        p.set(value.toType(p.getDataType(), false).reshape(p.getShape()).toByteBuffer());
+    }
+
+    @Test
+    void reproducesTheOriginalAtSteps013() throws IOException {
+        Map<String, String> meta = Fixtures.metadata(FIXTURE);
+        float tau = Float.parseFloat(meta.get("tau"));
+        float alpha = Float.parseFloat(meta.get("alpha"));
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDList io = Fixtures.load(m, FIXTURE);
+            NDArray x = io.get("input");
+            StateExpDecay op = new StateExpDecay(24, tau, alpha);
+            op.initialize(m, DataType.FLOAT32, x.getShape());
+            setParam(op, "Q", io.get("Q"));
+            setParam(op, "S", io.get("S"));
+            ParameterStore ps = new ParameterStore(m, false);
+            for (int t : new int[] {0, 1, 3}) {
+                assertClose(
+                        "output.t" + t, op.apply(ps, x, t, false), io.get("output.t" + t), 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void qrMatchesTorchLinalgQr() throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDList io = Fixtures.load(m, FIXTURE);
+            NDList qr = QrDecomposition.qr(io.get("Q"));
+            NDArray q = qr.get(0);
+            assertOrthogonal(q, 1e-5);
+            // equal up to column signs; with the same LAPACK convention the signs agree too
+            NDArray signs = q.mul(io.get("qr.Q")).sum(new int[] {0}).sign();
+            assertClose("qr.Q (up to column signs)", q.mul(signs), io.get("qr.Q"), 1e-5);
+            assertClose("qr.Q", q, io.get("qr.Q"), 1e-5);
+            assertClose("qr.R", qr.get(1), io.get("qr.R"), 1e-5);
+            // and in float64
+            NDList qr64 = QrDecomposition.qr(io.get("Q").toType(DataType.FLOAT64, false));
+            assertEquals(DataType.FLOAT64, qr64.get(0).getDataType());
+            assertClose("qr.Q float64", qr64.get(0), io.get("qr.Q"), 1e-5);
+            assertOrthogonal(qr64.get(0), 1e-12);
+        }
+    }
+
+    @Test
+    void trainingReorthogonalisesQInPlaceAtStepZeroOnly() throws IOException {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDList io = Fixtures.load(m, FIXTURE);
+            NDArray x = io.get("input");
+            StateExpDecay op = new StateExpDecay(24, 0.5f, 1f);
+            op.initialize(m, DataType.FLOAT32, x.getShape());
+            setParam(op, "Q", io.get("Q"));
+            setParam(op, "S", io.get("S"));
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray qParam = op.getParameters().get("Q").getArray();
+            op.apply(ps, x, 1, true);
+            assertClose("Q untouched at t=1", qParam, io.get("Q"), 0);
+            NDArray out = op.apply(ps, x, 0, true);
+            assertClose("Q replaced by qr(Q).Q", qParam, io.get("qr.Q"), 1e-5);
+            assertOrthogonal(qParam, 1e-5);
+            // at t = 0, d = 1, so with an orthogonal Q the op is the identity
+            assertClose("identity at t=0", out, x, 1e-5);
+        }
+    }
+
+    /** Independent per-pixel evaluation of out = Q^T diag(d) Q x in double precision. */
+    private static double[] reference(
+            double[] x, Shape shape, double[] q, double[] s, double tau, double alpha, int t) {
+        int b = (int) shape.get(0);
+        int c = (int) shape.get(1);
+        int hw = (int) (shape.get(2) * shape.get(3));
+        double[] out = new double[x.length];
+        double[] d = new double[c];
+        for (int j = 0; j < c; j++) {
+            d[j] = Math.exp(t * (-(1 / tau) * Math.pow(Math.abs(s[j]), alpha)));
+        }
+        for (int n = 0; n < b; n++) {
+            for (int p = 0; p < hw; p++) {
+                double[] z = new double[c];
+                for (int j = 0; j < c; j++) {
+                    for (int k = 0; k < c; k++) {
+                        z[j] += q[j * c + k] * x[(n * c + k) * hw + p];
+                    }
+                    z[j] *= d[j];
+                }
+                for (int k = 0; k < c; k++) {
+                    double sum = 0;
+                    for (int j = 0; j < c; j++) {
+                        sum += q[j * c + k] * z[j];
+                    }
+                    out[(n * c + k) * hw + p] = sum;
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void followsTheFormulaForOtherTauAndAlphaInBothPrecisions() {
+        Random random = new Random(7);
+        int c = 16;
+        Shape shape = new Shape(2, c, 3, 5);
+        double[] x = new double[(int) shape.size()];
+        double[] q = new double[c * c];
+        double[] s = new double[c];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = random.nextGaussian();
+        }
+        for (int i = 0; i < q.length; i++) {
+            q[i] = random.nextGaussian() / 4;
+        }
+        for (int i = 0; i < c; i++) {
+            s[i] = random.nextGaussian();
+        }
+        float[][] tauAlpha = {{0.3f, 2.5f}, {4f, 0.5f}, {1f, 1f}};
+        for (DataType type : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
+            double tol = type == DataType.FLOAT64 ? 1e-12 : 1e-5;
+            for (float[] ta : tauAlpha) {
+                try (NDManager m = NDManager.newBaseManager()) {
+                    StateExpDecay op = new StateExpDecay(c, ta[0], ta[1]);
+                    op.initialize(m, type, shape);
+                    setParam(op, "Q", m.create(q, new Shape(c, c)));
+                    setParam(op, "S", m.create(s));
+                    NDArray input = m.create(x, shape).toType(type, false);
+                    ParameterStore ps = new ParameterStore(m, false);
+                    for (int t : new int[] {0, 1, 2, 5}) {
+                        NDArray got = op.apply(ps, input, t, false);
+                        assertEquals(type, got.getDataType());
+                        NDArray want = m.create(reference(x, shape, q, s, ta[0], ta[1], t), shape);
+                        assertClose(
+                                type + " tau=" + ta[0] + " alpha=" + ta[1] + " t=" + t,
+                                got,
+                                want,
+                                tol);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void initialQIsOrthogonalAndSIsOnes() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            StateExpDecay op = new StateExpDecay(40, 1f, 1f);
+            op.initialize(m, DataType.FLOAT32, new Shape(1, 40, 2, 2));
+            assertOrthogonal(op.getParameters().get("Q").getArray(), 1e-5);
+            assertClose("S", op.getParameters().get("S").getArray(), m.ones(new Shape(40)), 0);
+            assertEquals(true, op.getParameters().get("Q").requiresGradient());
+            assertEquals(false, op.getParameters().get("S").requiresGradient());
+            assertEquals(false, op.getParameters().get("tau").requiresGradient());
+        }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> new StateExpDecay(8, 0f, 1f));
+        assertEquals("tau must be positive and finite, got 0.0", e.getMessage());
+        try (NDManager m = NDManager.newBaseManager()) {
+            StateExpDecay op = new StateExpDecay(8, 1f, 1f);
+            op.initialize(m, DataType.FLOAT32, new Shape(1, 8, 2, 2));
+            NDArray wrong = m.zeros(new Shape(1, 6, 2, 2));
+            e =
+                    assertThrows(
+                            IllegalArgumentException.class,
+                            () -> op.apply(new ParameterStore(m, false), wrong, 0, false));
+            assertEquals(
+                    "StateExpDecay expects input of shape (B, 8, H, W), got (1, 6, 2, 2)",
+                    e.getMessage());
+        }
+    }
+
+    static void assertOrthogonal(NDArray q, double tol) {
+        long n = q.getShape().get(1);
+        NDArray eye = q.getManager().eye((int) n).toType(q.getDataType(), false);
+        assertClose("Q^T Q = I", q.transpose().matMul(q), eye, tol);
+    }
+}
