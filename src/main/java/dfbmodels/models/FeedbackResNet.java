@@ -1,0 +1,299 @@
+package dfbmodels.models;
+
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.pooling.Pool;
+import dfbmodels.FeedbackBlock;
+import dfbmodels.nn.NamedSequentialBlock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Feedback ResNet classifiers (SPEC §3): torchvision's ResNet with a feedback loop around {@code
+ * layer1..layer4}.
+ *
+ * <ul>
+ *   <li>frontend: {@code conv1} 7×7/2, {@code bn1}, ReLU, max-pool 3/2: {@code (B, Cin, H, W) ->
+ *       (B, 64, H/4, W/4)};
+ *   <li>body: {@code layer1..layer4}, {@code layer1} taking {@code 64 + fb·e} channels and {@code
+ *       layer4} built with {@code 512 + fb} planes: {@code -> (B, (512 + fb)·e, H/32, W/32)};
+ *   <li>readout: global average pool, flatten, {@code fc}: {@code (B, 512·e, Hs, Ws) -> (B,
+ *       numClasses)}.
+ * </ul>
+ *
+ * <p>{@code e} is the block expansion (1 basic, 4 bottleneck). The state has {@code (512 + fb)·e}
+ * channels, the first {@code 512·e} read out and the last {@code fb·e} fed back. Parameter names
+ * are torchvision's ({@code conv1.weight}, {@code layer1.0.bn1.running_mean}, {@code fc.bias}, ...)
+ * plus {@code error_head.*}, {@code layernorm_error.*}, {@code layernorm_input.*}.
+ */
+public final class FeedbackResNet {
+
+    private FeedbackResNet() {}
+
+    /**
+     * Returns a builder for any block type and layer counts.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a feedback ResNet as a {@link FeedbackBlock}. */
+    public static final class Builder {
+
+        private String name = "FeedbackResNet";
+        private ResidualBlockType blockType;
+        private int[] layers;
+        private int numClasses = -1;
+        private int fbFilters = 8;
+        private float tau = 1f;
+        private int iterations = 5;
+        private float atol = 1e-2f;
+        private int inChannels = 3;
+        private int normGroups = 8;
+        private float initialStateStd;
+
+        Builder() {}
+
+        Builder named(String name) {
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Sets the residual block type (required).
+         *
+         * @param blockType {@link ResidualBlockType#BASIC} or {@link ResidualBlockType#BOTTLENECK}
+         * @return this builder
+         */
+        public Builder setBlockType(ResidualBlockType blockType) {
+            this.blockType = blockType;
+            return this;
+        }
+
+        /**
+         * Sets the number of blocks in {@code layer1..layer4} (required), e.g. {@code 2, 2, 2, 2}.
+         *
+         * @param layers four positive counts
+         * @return this builder
+         */
+        public Builder setLayers(int... layers) {
+            this.layers = layers.clone();
+            return this;
+        }
+
+        /**
+         * Sets the number of classes (required).
+         *
+         * @param numClasses a positive number
+         * @return this builder
+         */
+        public Builder setNumClasses(int numClasses) {
+            this.numClasses = numClasses;
+            return this;
+        }
+
+        /**
+         * Sets the number of feedback filters {@code fb} (default 8). The feedback and state
+         * GroupNorms need {@code fb·e} and {@code (512 + fb)·e} divisible by the number of groups.
+         *
+         * @param fbFilters a positive number
+         * @return this builder
+         */
+        public Builder optFbFilters(int fbFilters) {
+            this.fbFilters = fbFilters;
+            return this;
+        }
+
+        /**
+         * Sets the state operator's time constant (default 1).
+         *
+         * @param tau a positive number
+         * @return this builder
+         */
+        public Builder optTau(float tau) {
+            this.tau = tau;
+            return this;
+        }
+
+        /**
+         * Sets the default number of iterations T (default 5); a call can override it with {@link
+         * FeedbackBlock#ITERATIONS}.
+         *
+         * @param iterations {@code >= 0}
+         * @return this builder
+         */
+        public Builder optIterations(int iterations) {
+            this.iterations = iterations;
+            return this;
+        }
+
+        /**
+         * Sets the early-stop tolerance (default {@code 1e-2}; {@code <= 0} disables it).
+         *
+         * @param atol the tolerance on the change of {@code sum|h|}
+         * @return this builder
+         */
+        public Builder optAtol(float atol) {
+            this.atol = atol;
+            return this;
+        }
+
+        /**
+         * Sets the number of input channels (default 3; 1 for MNIST).
+         *
+         * @param inChannels a positive number
+         * @return this builder
+         */
+        public Builder optInChannels(int inChannels) {
+            this.inChannels = inChannels;
+            return this;
+        }
+
+        /**
+         * Sets the number of groups of both GroupNorms (default 8).
+         *
+         * @param normGroups a positive number
+         * @return this builder
+         */
+        public Builder optNormGroups(int normGroups) {
+            this.normGroups = normGroups;
+            return this;
+        }
+
+        /**
+         * Draws the initial state from {@code N(0, std^2)} instead of zeros (default 0: zeros).
+         *
+         * @param std the standard deviation, {@code >= 0}
+         * @return this builder
+         */
+        public Builder optInitialStateStd(float std) {
+            this.initialStateStd = std;
+            return this;
+        }
+
+        /**
+         * Builds the model.
+         *
+         * @return the model, not yet initialised
+         * @throws IllegalArgumentException if a setting is invalid; the message names it, its value
+         *     and what would be valid
+         */
+        public FeedbackBlock build() {
+            validate();
+            int e = blockType.expansion();
+            NamedSequentialBlock frontend =
+                    new NamedSequentialBlock()
+                            .add("conv1", Layers.conv(64, 7, 2, 3, 1))
+                            .add("bn1", Layers.batchNorm())
+                            .add("relu", Activation.reluBlock())
+                            .add(
+                                    "maxpool",
+                                    Pool.maxPool2dBlock(
+                                            new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
+            int[] planes = {64, 128, 256, 512 + fbFilters};
+            int inplanes = 64 + fbFilters * e;
+            NamedSequentialBlock body = new NamedSequentialBlock();
+            for (int i = 0; i < 4; i++) {
+                body.add(
+                        "layer" + (i + 1),
+                        Layers.makeLayer(
+                                blockType, inplanes, planes[i], layers[i], i == 0 ? 1 : 2, 1));
+                inplanes = planes[i] * e;
+            }
+            NamedSequentialBlock readout =
+                    new NamedSequentialBlock()
+                            .add("avgpool", Pool.globalAvgPool2dBlock())
+                            .add("flatten", Blocks.batchFlattenBlock())
+                            .add("fc", Layers.linear(numClasses));
+            return FeedbackBlock.builder()
+                    .setFrontend(frontend)
+                    .setBody(body)
+                    .setReadout(readout)
+                    .setClassChannels(512 * e)
+                    .setFeedbackChannels(fbFilters * e)
+                    .optErrorGroups(normGroups)
+                    .optFeedbackGroups(normGroups)
+                    .optIterations(iterations)
+                    .optAtol(atol)
+                    .optTau(tau)
+                    .optInitialStateStd(initialStateStd)
+                    .build();
+        }
+
+        private void validate() {
+            if (blockType == null) {
+                throw new IllegalArgumentException("blockType must be set (BASIC or BOTTLENECK)");
+            }
+            if (layers == null
+                    || layers.length != 4
+                    || Arrays.stream(layers).anyMatch(n -> n < 1)) {
+                throw new IllegalArgumentException(
+                        "layers must be four positive block counts, e.g. 2, 2, 2, 2; got "
+                                + Arrays.toString(layers));
+            }
+            if (numClasses < 1) {
+                throw new IllegalArgumentException(
+                        "numClasses must be set to a positive number (setNumClasses), got "
+                                + numClasses);
+            }
+            if (inChannels < 1) {
+                throw new IllegalArgumentException(
+                        "inChannels must be positive, got " + inChannels);
+            }
+            if (iterations < 0) {
+                throw new IllegalArgumentException(
+                        "iterations (T) must be >= 0, got " + iterations);
+            }
+            if (!(tau > 0) || Float.isInfinite(tau)) {
+                throw new IllegalArgumentException("tau must be positive and finite, got " + tau);
+            }
+            if (normGroups < 1) {
+                throw new IllegalArgumentException(
+                        "normGroups must be positive, got " + normGroups);
+            }
+            if (fbFilters < 1 || !fbWorks(fbFilters)) {
+                int e = blockType.expansion();
+                throw new IllegalArgumentException(
+                        name
+                                + " ("
+                                + blockType
+                                + " blocks, expansion "
+                                + e
+                                + ") cannot use fbFilters="
+                                + fbFilters
+                                + " with normGroups="
+                                + normGroups
+                                + ": the feedback GroupNorm needs fbFilters*"
+                                + e
+                                + " and the state GroupNorm needs (512 + fbFilters)*"
+                                + e
+                                + " to be positive multiples of "
+                                + normGroups
+                                + ". Valid fbFilters: "
+                                + validFbFilters()
+                                + ", ...");
+            }
+        }
+
+        private boolean fbWorks(int fb) {
+            int e = blockType.expansion();
+            return (fb * e) % normGroups == 0 && ((512 + fb) * e) % normGroups == 0;
+        }
+
+        private String validFbFilters() {
+            List<Integer> valid = new ArrayList<>();
+            for (int fb = 1; valid.size() < 4 && fb <= 512 * normGroups; fb++) {
+                if (fbWorks(fb)) {
+                    valid.add(fb);
+                }
+            }
+            return valid.isEmpty()
+                    ? "none below " + 512 * normGroups
+                    : valid.toString().replaceAll("[\\[\\]]", "");
+        }
+    }
+}

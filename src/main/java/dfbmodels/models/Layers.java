@@ -1,0 +1,79 @@
+package dfbmodels.models;
+
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.training.initializer.XavierInitializer;
+
+/** Layer factories with torchvision's ResNet hyper-parameters and initialisation. */
+final class Layers {
+
+    private Layers() {}
+
+    /**
+     * A bias-free convolution initialised Kaiming-normal (fan_out, ReLU gain), like torchvision.
+     */
+    static Conv2d conv(int filters, int kernel, int stride, int padding, int dilation) {
+        Conv2d conv =
+                Conv2d.builder()
+                        .setKernelShape(new Shape(kernel, kernel))
+                        .setFilters(filters)
+                        .optStride(new Shape(stride, stride))
+                        .optPadding(new Shape(padding, padding))
+                        .optDilation(new Shape(dilation, dilation))
+                        .optBias(false)
+                        .build();
+        conv.setInitializer(
+                kaiming(XavierInitializer.FactorType.OUT), ai.djl.nn.Parameter.Type.WEIGHT);
+        return conv;
+    }
+
+    /** BatchNorm with PyTorch's defaults: eps 1e-5, momentum 0.1 (DJL's 0.9 = 1 - PyTorch's). */
+    static BatchNorm batchNorm() {
+        return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();
+    }
+
+    /** A linear layer with Kaiming-normal (fan_in) weight and zero bias. */
+    static Linear linear(int units) {
+        Linear fc = Linear.builder().setUnits(units).build();
+        fc.setInitializer(
+                kaiming(XavierInitializer.FactorType.IN), ai.djl.nn.Parameter.Type.WEIGHT);
+        return fc;
+    }
+
+    static XavierInitializer kaiming(XavierInitializer.FactorType factor) {
+        return new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, factor, 2f);
+    }
+
+    /**
+     * torchvision's {@code ResNet._make_layer}: {@code blocks} residual blocks, the first with
+     * {@code stride} (or {@code dilation}) and a 1×1 conv + BN downsample when the shape changes.
+     *
+     * @return the layer, indexed like {@code nn.Sequential}
+     */
+    static SequentialBlock makeLayer(
+            ResidualBlockType type,
+            int inplanes,
+            int planes,
+            int blocks,
+            int stride,
+            int dilation) {
+        SequentialBlock layer = new SequentialBlock();
+        int expansion = type.expansion();
+        Block downsample = null;
+        if (stride != 1 || inplanes != planes * expansion) {
+            downsample =
+                    new SequentialBlock()
+                            .add(conv(planes * expansion, 1, stride, 0, 1))
+                            .add(batchNorm());
+        }
+        layer.add(type.create(planes, stride, dilation, downsample));
+        for (int i = 1; i < blocks; i++) {
+            layer.add(type.create(planes, 1, dilation, null));
+        }
+        return layer;
+    }
+}
