@@ -107,11 +107,27 @@ public final class Fixtures {
      * @param got the computed values
      * @param want the expected values
      * @param tol the tolerance
+     * @return the error
      */
-    public static void assertClose(String what, NDArray got, NDArray want, double tol) {
+    public static double assertClose(String what, NDArray got, NDArray want, double tol) {
         double e = error(got, want);
         if (!(e <= tol)) {
             throw new AssertionError(what + ": error " + e + " > tolerance " + tol);
         }
+        return e;
+    }
+
+    /**
+     * Like {@link #assertClose} and prints the error, for the parity report.
+     *
+     * @param what a name for the message
+     * @param got the computed values
+     * @param want the expected values
+     * @param tol the tolerance
+     */
+    public static void report(String what, NDArray got, NDArray want, double tol) {
+        System.out.printf(
+                "parity %-40s error %.2e (tolerance %.0e)%n",
+                what, assertClose(what, got, want, tol), tol);
     }
 }

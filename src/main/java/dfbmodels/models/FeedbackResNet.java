@@ -274,8 +274,7 @@ public final class FeedbackResNet {
                                 + " to be positive multiples of "
                                 + normGroups
                                 + ". Valid fbFilters: "
-                                + validFbFilters()
-                                + ", ...");
+                                + validFbFilters());
             }
         }
 
@@ -291,9 +290,14 @@ public final class FeedbackResNet {
                     valid.add(fb);
                 }
             }
-            return valid.isEmpty()
-                    ? "none below " + 512 * normGroups
-                    : valid.toString().replaceAll("[\\[\\]]", "");
+            if (valid.isEmpty()) {
+                return "none, since 512*"
+                        + blockType.expansion()
+                        + " is not a multiple of "
+                        + normGroups
+                        + "; choose normGroups dividing it (e.g. 8)";
+            }
+            return valid.toString().replaceAll("[\\[\\]]", "") + ", ...";
         }
     }
 }
