@@ -1,0 +1,138 @@
+package dfbmodels.bench;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.util.PairList;
+import dfbmodels.FeedbackBlock;
+import dfbmodels.models.ResNet18;
+import dfbmodels.state.QrDecomposition;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.Arrays;
+
+/**
+ * Quick measurements for the docs (not a test). Usage: {@code QuickBench qr | train T | memory T}.
+ */
+public final class QuickBench {
+
+    private QuickBench() {}
+
+    public static void main(String[] args) throws Exception {
+        switch (args[0]) {
+            case "qr":
+                qr();
+                break;
+            case "train":
+                train(Integer.parseInt(args[1]));
+                break;
+            case "memory":
+                memory(Integer.parseInt(args[1]));
+                break;
+            default:
+                throw new IllegalArgumentException("qr | train T | memory T");
+        }
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static void qr() {
+        System.out.println("LAPACK: " + QrDecomposition.implementation());
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (int n : new int[] {512, 1024, 2080}) {
+                for (DataType type : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
+                    NDArray a = m.randomNormal(new Shape(n, n)).toType(type, false);
+                    double[] t = new double[5];
+                    for (int i = 0; i < t.length + 1; i++) {
+                        long t0 = System.nanoTime();
+                        QrDecomposition.orthogonalFactor(a).close();
+                        if (i > 0) {
+                            t[i - 1] = (System.nanoTime() - t0) / 1e6;
+                        }
+                    }
+                    System.out.printf("qr n=%d %s: median %.1f ms%n", n, type, median(t));
+                }
+            }
+        }
+    }
+
+    private static void train(int iterations) {
+        Engine.getInstance().setRandomSeed(0);
+        try (Model model = Model.newInstance("bench");
+                NDManager m = NDManager.newBaseManager()) {
+            model.setBlock(
+                    ResNet18.builder()
+                            .setNumClasses(10)
+                            .optFbFilters(8)
+                            .optIterations(iterations)
+                            .optAtol(0f)
+                            .build());
+            try (Trainer trainer =
+                    model.newTrainer(
+                            new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                                    .optOptimizer(Optimizer.adam().build()))) {
+                Shape in = new Shape(32, 3, 32, 32);
+                trainer.initialize(in);
+                NDArray x = m.randomNormal(in);
+                NDArray y = m.randomInteger(0, 10, new Shape(32), DataType.INT32);
+                double[] t = new double[10];
+                for (int i = 0; i < t.length + 3; i++) {
+                    long t0 = System.nanoTime();
+                    try (GradientCollector gc = trainer.newGradientCollector()) {
+                        NDArray pred = trainer.forward(new NDList(x)).head();
+                        gc.backward(trainer.getLoss().evaluate(new NDList(y), new NDList(pred)));
+                    }
+                    trainer.step();
+                    if (i >= 3) {
+                        t[i - 3] = (System.nanoTime() - t0) / 1e6;
+                    }
+                }
+                System.out.printf(
+                        "train ResNet18 fb=8 32x32 batch 32 T=%d: median %.0f ms/step (min %.0f)%n",
+                        iterations, median(t), Arrays.stream(t).min().getAsDouble());
+            }
+        }
+    }
+
+    private static void memory(int iterations) throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedbackBlock model =
+                    ResNet18.builder().setNumClasses(10).optFbFilters(8).optAtol(0f).build();
+            Shape in = new Shape(16, 3, 64, 64);
+            model.initialize(m, DataType.FLOAT32, in);
+            PairList<String, Object> p = new PairList<>();
+            p.add(FeedbackBlock.ITERATIONS, iterations);
+            for (int i = 0; i < 3; i++) {
+                try (NDManager batch = m.newSubManager()) {
+                    NDArray x = batch.randomNormal(in);
+                    model.forward(new ParameterStore(batch, false), new NDList(x), false, p)
+                            .head()
+                            .sum()
+                            .getFloat();
+                }
+            }
+        }
+        String hwm =
+                Files.readAllLines(Paths.get("/proc/self/status")).stream()
+                        .filter(l -> l.startsWith("VmHWM"))
+                        .findFirst()
+                        .orElse("VmHWM: ?");
+        System.out.printf(
+                "inference ResNet18 fb=8 64x64 batch 16 T=%d: peak RSS %s%n",
+                iterations, hwm.replaceAll("\\s+", " "));
+    }
+}
