@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Model;
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -337,6 +338,34 @@ class FeedbackBlockTest {
                 }
                 assertTrue(last < 0.5f * first, "loss " + first + " -> " + last);
             }
+        }
+    }
+
+    @Test
+    void inferenceKeepsNoArraysPerStep() {
+        try (NDManager model = NDManager.newBaseManager()) {
+            FeedbackBlock block = tiny(1, 0f);
+            Shape in = new Shape(2, 3, 8, 8);
+            block.initialize(model, DataType.FLOAT32, in);
+            int[] left = new int[2];
+            int[] steps = {1, 25};
+            for (int i = 0; i < 2; i++) {
+                int before = ((BaseNDManager) model).getManagedArrays().size();
+                try (NDManager batch = model.newSubManager()) {
+                    NDArray x = batch.randomNormal(in);
+                    block.forward(
+                            new ParameterStore(batch, false),
+                            new NDList(x),
+                            false,
+                            params(FeedbackBlock.ITERATIONS, steps[i]));
+                    left[i] = ((BaseNDManager) batch).getManagedArrays().size();
+                }
+                assertEquals(
+                        before,
+                        ((BaseNDManager) model).getManagedArrays().size(),
+                        "model's manager");
+            }
+            assertEquals(left[0], left[1], "arrays left in the input's manager, T=1 vs T=25");
         }
     }
 

@@ -2,12 +2,14 @@ package dfbmodels.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
+import java.util.Arrays;
 
 /**
  * Group normalisation, equal to {@code torch.nn.GroupNorm}.
@@ -151,10 +153,16 @@ public class GroupNorm extends AbstractBlock {
         NDArray var = centered.square().mean(new int[] {2}, true);
         NDArray normed = centered.div(var.add(eps).sqrt()).reshape(shape);
         long[] affine = new long[shape.dimension()];
-        java.util.Arrays.fill(affine, 1);
+        Arrays.fill(affine, 1);
         affine[1] = c;
         Shape affineShape = new Shape(affine);
-        return normed.mul(weight.reshape(affineShape)).add(bias.reshape(affineShape));
+        // reshaping a parameter would leave the view in the parameter's (the model's) manager
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(weight, bias);
+            NDArray out = normed.mul(weight.reshape(affineShape)).add(bias.reshape(affineShape));
+            out.attach(x.getManager());
+            return out;
+        }
     }
 
     private void checkInput(Shape shape) {

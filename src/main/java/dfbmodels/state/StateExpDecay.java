@@ -2,6 +2,7 @@ package dfbmodels.state;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
@@ -139,11 +140,18 @@ public class StateExpDecay extends AbstractBlock {
         NDArray sArr = parameterStore.getValue(s, x.getDevice(), training);
         NDArray tauArr = parameterStore.getValue(tau, x.getDevice(), training);
         NDArray alphaArr = parameterStore.getValue(alpha, x.getDevice(), training);
-        NDArray d = decay(sArr, tauArr, alphaArr, t);
-        long b = shape.get(0);
-        NDArray flat = x.reshape(b, channels, -1);
-        NDArray z = qArr.matMul(flat).mul(d.reshape(channels, 1));
-        return qArr.transpose().matMul(z).reshape(shape);
+        // ops take their receiver's manager: without this scope, results computed from the
+        // parameters would pile up in the model's manager at every step
+        try (NDManager scope = x.getManager().newSubManager()) {
+            scope.tempAttachAll(qArr, sArr, tauArr, alphaArr);
+            NDArray d = decay(sArr, tauArr, alphaArr, t);
+            long b = shape.get(0);
+            NDArray flat = x.reshape(b, channels, -1);
+            NDArray z = qArr.matMul(flat).mul(d.reshape(channels, 1));
+            NDArray out = qArr.transpose().matMul(z).reshape(shape);
+            out.attach(x.getManager());
+            return out;
+        }
     }
 
     /**
