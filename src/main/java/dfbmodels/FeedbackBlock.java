@@ -65,9 +65,13 @@ public class FeedbackBlock extends AbstractBlock {
     private final int iterations;
     private final float atol;
     private final float initialStateStd;
+    private final int inChannels;
+    private final int sizeMultiple;
 
     FeedbackBlock(Builder builder) {
         super(VERSION);
+        inChannels = builder.inChannels;
+        sizeMultiple = builder.sizeMultiple;
         classChannels = builder.classChannels;
         feedbackChannels = builder.feedbackChannels;
         iterations = builder.iterations;
@@ -191,6 +195,7 @@ public class FeedbackBlock extends AbstractBlock {
     protected void initializeChildBlocks(
             NDManager manager, DataType dataType, Shape... inputShapes) {
         Shape input = inputShapes[0];
+        checkInput(input);
         frontend.initialize(manager, dataType, input);
         Shape x0 = frontend.getOutputShapes(new Shape[] {input})[0];
         Shape feedback = new Shape(x0.get(0), feedbackChannels, x0.get(2), x0.get(3));
@@ -206,9 +211,48 @@ public class FeedbackBlock extends AbstractBlock {
     /** {@inheritDoc} */
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
+        checkInput(inputShapes[0]);
         Shape x0 = frontend.getOutputShapes(new Shape[] {inputShapes[0]})[0];
         Shape bodyInput = new Shape(x0.get(0), x0.get(1) + feedbackChannels, x0.get(2), x0.get(3));
         return readout.getOutputShapes(new Shape[] {classShape(stateShape(bodyInput))});
+    }
+
+    /**
+     * Checks an input shape against the model's input channels and size multiple.
+     *
+     * @param input the input shape
+     * @throws IllegalArgumentException naming the shape and what would be valid
+     */
+    public void checkInput(Shape input) {
+        String expected = "(B, " + (inChannels > 0 ? String.valueOf(inChannels) : "C") + ", H, W)";
+        if (input.dimension() != 4) {
+            throw new IllegalArgumentException(
+                    "input must have shape " + expected + ", got " + input);
+        }
+        if (inChannels > 0 && input.get(1) != inChannels) {
+            throw new IllegalArgumentException(
+                    "input must have "
+                            + inChannels
+                            + " channels, shape "
+                            + expected
+                            + ", got "
+                            + input);
+        }
+        if (input.get(0) < 1 || input.get(2) < 1 || input.get(3) < 1) {
+            throw new IllegalArgumentException("input must not be empty, got " + input);
+        }
+        if (input.get(2) % sizeMultiple != 0 || input.get(3) % sizeMultiple != 0) {
+            throw new IllegalArgumentException(
+                    "input height and width must be multiples of "
+                            + sizeMultiple
+                            + ", got "
+                            + input.get(2)
+                            + "x"
+                            + input.get(3)
+                            + " (input shape "
+                            + input
+                            + ")");
+        }
     }
 
     private Shape stateShape(Shape bodyInput) {
@@ -234,6 +278,7 @@ public class FeedbackBlock extends AbstractBlock {
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.head();
+        checkInput(x.getShape());
         int steps = iterations;
         boolean returnStates = false;
         if (params != null) {
@@ -354,8 +399,32 @@ public class FeedbackBlock extends AbstractBlock {
         private float tau = 1f;
         private float alpha = 1f;
         private float initialStateStd;
+        private int inChannels = -1;
+        private int sizeMultiple = 1;
 
         Builder() {}
+
+        /**
+         * Sets the number of input channels, checked on every input (default: not checked).
+         *
+         * @param inChannels a positive number
+         * @return this builder
+         */
+        public Builder optInChannels(int inChannels) {
+            this.inChannels = inChannels;
+            return this;
+        }
+
+        /**
+         * Requires input heights and widths to be multiples of {@code multiple} (default 1).
+         *
+         * @param multiple a positive number
+         * @return this builder
+         */
+        public Builder optSizeMultiple(int multiple) {
+            this.sizeMultiple = multiple;
+            return this;
+        }
 
         /**
          * Sets the frontend, run once: {@code (B, Cin, H, W) -> (B, C0, H0, W0)} (required).
@@ -514,6 +583,10 @@ public class FeedbackBlock extends AbstractBlock {
             if (iterations < 0) {
                 throw new IllegalArgumentException(
                         "iterations (T) must be >= 0, got " + iterations);
+            }
+            if (sizeMultiple < 1) {
+                throw new IllegalArgumentException(
+                        "sizeMultiple must be positive, got " + sizeMultiple);
             }
             if (!(initialStateStd >= 0) || Float.isInfinite(initialStateStd)) {
                 throw new IllegalArgumentException(

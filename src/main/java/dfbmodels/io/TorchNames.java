@@ -1,6 +1,7 @@
 package dfbmodels.io;
 
 import ai.djl.nn.Block;
+import ai.djl.nn.ParallelBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.norm.BatchNorm;
@@ -43,7 +44,8 @@ public final class TorchNames {
             out.put(prefix + parameterName(block, p.getKey()), p.getValue());
         }
         boolean indexed =
-                block instanceof SequentialBlock && !(block instanceof NamedSequentialBlock);
+                (block instanceof SequentialBlock && !(block instanceof NamedSequentialBlock))
+                        || block instanceof ParallelBlock;
         for (Pair<String, Block> child : block.getChildren()) {
             String key = child.getKey();
             String name = key.substring(2);

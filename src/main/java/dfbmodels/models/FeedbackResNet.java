@@ -221,6 +221,7 @@ public final class FeedbackResNet {
                     .optAtol(atol)
                     .optTau(tau)
                     .optInitialStateStd(initialStateStd)
+                    .optInChannels(inChannels)
                     .build();
         }
 

@@ -31,6 +31,46 @@ final class Layers {
         return conv;
     }
 
+    /**
+     * A convolution initialised like segmentation_models_pytorch's decoders: Kaiming-uniform
+     * (fan_in, ReLU gain), zero bias.
+     */
+    static Conv2d decoderConv(
+            int filters, int kernel, int padding, int dilation, int groups, boolean bias) {
+        Conv2d conv =
+                Conv2d.builder()
+                        .setKernelShape(new Shape(kernel, kernel))
+                        .setFilters(filters)
+                        .optPadding(new Shape(padding, padding))
+                        .optDilation(new Shape(dilation, dilation))
+                        .optGroups(groups)
+                        .optBias(bias)
+                        .build();
+        conv.setInitializer(
+                new XavierInitializer(
+                        XavierInitializer.RandomType.UNIFORM, XavierInitializer.FactorType.IN, 6f),
+                ai.djl.nn.Parameter.Type.WEIGHT);
+        return conv;
+    }
+
+    /**
+     * segmentation_models_pytorch's {@code SeparableConv2d}: a depthwise {@code k×k} conv ({@code
+     * groups = in}) then a pointwise 1×1 conv, both without bias; indexed 0 and 1.
+     */
+    static SequentialBlock separable(int in, int out, int padding, int dilation) {
+        return new SequentialBlock()
+                .add(decoderConv(in, 3, padding, dilation, in, false))
+                .add(decoderConv(out, 1, 0, 1, 1, false));
+    }
+
+    /** conv → BN → ReLU, indexed 0, 1, 2 like an {@code nn.Sequential}. */
+    static SequentialBlock convBnRelu(Block conv) {
+        return new SequentialBlock()
+                .add(conv)
+                .add(batchNorm())
+                .add(ai.djl.nn.Activation.reluBlock());
+    }
+
     /** BatchNorm with PyTorch's defaults: eps 1e-5, momentum 0.1 (DJL's 0.9 = 1 - PyTorch's). */
     static BatchNorm batchNorm() {
         return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();
