@@ -15,6 +15,7 @@ import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
+import dfbmodels.models.DeepLabV3Plus;
 import dfbmodels.models.ResNet18;
 import dfbmodels.state.QrDecomposition;
 import java.nio.file.Files;
@@ -22,7 +23,8 @@ import java.nio.file.Paths;
 import java.util.Arrays;
 
 /**
- * Quick measurements for the docs (not a test). Usage: {@code QuickBench qr | train T | memory T}.
+ * Quick measurements for the docs (not a test). Usage: {@code QuickBench qr | train T | memory T |
+ * deeplab SIZE}.
  */
 public final class QuickBench {
 
@@ -38,6 +40,9 @@ public final class QuickBench {
                 break;
             case "memory":
                 memory(Integer.parseInt(args[1]));
+                break;
+            case "deeplab":
+                deeplab(Integer.parseInt(args[1]));
                 break;
             default:
                 throw new IllegalArgumentException("qr | train T | memory T");
@@ -105,6 +110,36 @@ public final class QuickBench {
                         "train ResNet18 fb=8 32x32 batch 32 T=%d: median %.0f ms/step (min %.0f)%n",
                         iterations, median(t), Arrays.stream(t).min().getAsDouble());
             }
+        }
+    }
+
+    private static void deeplab(int size) {
+        Engine.getInstance().setRandomSeed(0);
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedbackBlock model =
+                    DeepLabV3Plus.builder().setNumClasses(8).optIterations(5).optAtol(0f).build();
+            int batch = 2;
+            Shape in = new Shape(batch, 3, size, size);
+            model.initialize(m, DataType.FLOAT32, in);
+            double[] t = new double[5];
+            for (int i = 0; i < t.length + 1; i++) {
+                try (NDManager b = m.newSubManager()) {
+                    NDArray x = b.randomNormal(in);
+                    long t0 = System.nanoTime();
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        NDArray out =
+                                model.forward(new ParameterStore(b, false), new NDList(x), true)
+                                        .head();
+                        gc.backward(out.square().mean());
+                    }
+                    if (i > 0) {
+                        t[i - 1] = (System.nanoTime() - t0) / 1e6 / batch;
+                    }
+                }
+            }
+            System.out.printf(
+                    "DeepLabV3+ (defaults) %dx%d T=5 forward+backward: median %.0f ms/image%n",
+                    size, size, median(t));
         }
     }
 

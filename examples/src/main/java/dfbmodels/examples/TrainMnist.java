@@ -1,0 +1,213 @@
+package dfbmodels.examples;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.EasyTrain;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.TrainingResult;
+import ai.djl.training.dataset.Batch;
+import ai.djl.training.dataset.Dataset;
+import ai.djl.training.dataset.RandomAccessDataset;
+import ai.djl.training.evaluator.Accuracy;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import ai.djl.translate.TranslateException;
+import ai.djl.util.PairList;
+import dfbmodels.FeedbackBlock;
+import dfbmodels.models.ResNet18;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Trains a feedback ResNet18 on MNIST or Fashion-MNIST with DJL's Trainer, then reports test
+ * accuracy as a function of the number of feedback iterations T.
+ *
+ * <pre>
+ *   mvn -q exec:java -Dexec.args="--dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist"
+ * </pre>
+ */
+public final class TrainMnist {
+
+    /** The model's name: parameters are saved as {@code MODEL_NAME-NNNN.params}. */
+    public static final String MODEL_NAME = "dfm-resnet18";
+
+    private TrainMnist() {}
+
+    /** What a run produced. */
+    public static final class Result {
+        /** Test accuracy after the last epoch, with the training T. */
+        public double testAccuracy;
+
+        /** Test accuracy for T = 1 .. maxEvalIterations. */
+        public double[] accuracyByIterations;
+
+        /** Where the parameters were saved. */
+        public Path output;
+
+        /** The chart. */
+        public Path chart;
+
+        /** Training time, seconds. */
+        public double trainSeconds;
+    }
+
+    /**
+     * Runs the example.
+     *
+     * @param args see {@code --help}
+     * @throws Exception if training fails
+     */
+    public static void main(String[] args) throws Exception {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        try {
+            Result r = run(options);
+            System.out.printf(
+                    "test accuracy %.4f (T=%d); parameters in %s; chart %s%n",
+                    r.testAccuracy, options.iterations, r.output, r.chart);
+        } catch (IOException e) {
+            System.err.println(e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /**
+     * Trains, evaluates, saves the parameters and writes the chart.
+     *
+     * @param o the options
+     * @return the results
+     * @throws IOException if data or output cannot be accessed
+     * @throws TranslateException if a batch cannot be processed
+     */
+    public static Result run(Options o) throws IOException, TranslateException {
+        Engine.getInstance().setRandomSeed((int) o.seed);
+        Device device = o.device.equals("gpu") ? Device.gpu() : Device.cpu();
+        Files.createDirectories(o.output);
+        FeedbackBlock block =
+                ResNet18.builder()
+                        .setNumClasses(10)
+                        .optInChannels(1)
+                        .optFbFilters(o.fbFilters)
+                        .optTau(o.tau)
+                        .optIterations(o.iterations)
+                        .build();
+        Result result = new Result();
+        try (Model model = Model.newInstance(MODEL_NAME, device)) {
+            model.setBlock(block);
+            NDManager manager = model.getNDManager();
+            Path staging = o.output.resolve("data");
+            RandomAccessDataset train =
+                    MnistData.load(o, manager, Dataset.Usage.TRAIN, o.limit, staging);
+            RandomAccessDataset test =
+                    MnistData.load(o, manager, Dataset.Usage.TEST, o.testLimit, staging);
+            DefaultTrainingConfig config =
+                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                            .optOptimizer(
+                                    Optimizer.adam()
+                                            .optLearningRateTracker(Tracker.fixed(o.learningRate))
+                                            .build())
+                            .addEvaluator(new Accuracy())
+                            .optDevices(new Device[] {device})
+                            .addTrainingListeners(TrainingListener.Defaults.logging());
+            List<Float> trainLoss = new ArrayList<>();
+            List<Float> trainAccuracy = new ArrayList<>();
+            List<Float> testAccuracy = new ArrayList<>();
+            long start = System.nanoTime();
+            try (Trainer trainer = model.newTrainer(config)) {
+                trainer.initialize(new Shape(o.batchSize, 1, 28, 28));
+                for (int epoch = 1; epoch <= o.epochs; epoch++) {
+                    EasyTrain.fit(trainer, 1, train, test);
+                    TrainingResult r = trainer.getTrainingResult();
+                    trainLoss.add(r.getTrainLoss());
+                    trainAccuracy.add(r.getTrainEvaluation("Accuracy"));
+                    testAccuracy.add(r.getValidateEvaluation("Accuracy"));
+                    System.out.printf(
+                            "epoch %d: train loss %.4f, train accuracy %.4f, test accuracy %.4f%n",
+                            epoch,
+                            r.getTrainLoss(),
+                            r.getTrainEvaluation("Accuracy"),
+                            r.getValidateEvaluation("Accuracy"));
+                }
+            }
+            result.trainSeconds = (System.nanoTime() - start) / 1e9;
+            result.testAccuracy = testAccuracy.get(testAccuracy.size() - 1);
+            model.setProperty("Epoch", String.valueOf(o.epochs));
+            model.save(o.output, MODEL_NAME);
+            result.output = o.output;
+
+            result.accuracyByIterations = new double[o.maxEvalIterations];
+            for (int t = 1; t <= o.maxEvalIterations; t++) {
+                result.accuracyByIterations[t - 1] = accuracy(block, manager, test, t);
+                System.out.printf(
+                        "test accuracy with T=%d: %.4f%n", t, result.accuracyByIterations[t - 1]);
+            }
+            result.chart = o.output.resolve("training.png");
+            Charts.write(
+                    result.chart,
+                    trainLoss,
+                    trainAccuracy,
+                    testAccuracy,
+                    result.accuracyByIterations,
+                    o.iterations);
+        }
+        return result;
+    }
+
+    /**
+     * Test accuracy of {@code block} with {@code iterations} feedback steps.
+     *
+     * @param block the model
+     * @param manager a manager for the batches
+     * @param test the test set
+     * @param iterations T
+     * @return the fraction of correctly classified images
+     * @throws IOException if the data cannot be read
+     * @throws TranslateException if a batch cannot be processed
+     */
+    static double accuracy(FeedbackBlock block, NDManager manager, Dataset test, int iterations)
+            throws IOException, TranslateException {
+        PairList<String, Object> params = new PairList<>();
+        params.add(FeedbackBlock.ITERATIONS, iterations);
+        long correct = 0;
+        long total = 0;
+        for (Batch batch : test.getData(manager)) {
+            try (batch) {
+                NDArray x = batch.getData().head();
+                NDArray logits =
+                        block.forward(
+                                        new ParameterStore(batch.getManager(), false),
+                                        new NDList(x),
+                                        false,
+                                        params)
+                                .head();
+                NDArray labels = batch.getLabels().head();
+                correct +=
+                        logits.argMax(1)
+                                .toType(labels.getDataType(), false)
+                                .eq(labels.reshape(-1))
+                                .sum()
+                                .getLong();
+                total += labels.size();
+            }
+        }
+        return (double) correct / total;
+    }
+}
