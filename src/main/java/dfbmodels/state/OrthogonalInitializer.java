@@ -31,7 +31,12 @@ public class OrthogonalInitializer implements Initializer {
                 flat = flat.transpose();
             }
             NDList qr = QrDecomposition.qr(flat);
-            NDArray q = qr.get(0).mul(qr.get(1).diagonal().sign());
+            NDArray r = qr.get(1);
+            // diag(R) without NDArray#diagonal, which DJL 0.33 (the last release with a CUDA
+            // LibTorch on Maven Central) lacks
+            long n = r.getShape().get(0);
+            NDArray diag = r.mul(scratch.eye((int) n).toType(dataType, false)).sum(new int[] {0});
+            NDArray q = qr.get(0).mul(diag.sign());
             if (wide) {
                 q = q.transpose();
             }
