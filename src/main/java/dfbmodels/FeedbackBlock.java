@@ -67,9 +67,11 @@ public class FeedbackBlock extends AbstractBlock {
     private final float initialStateStd;
     private final int inChannels;
     private final int sizeMultiple;
+    private final boolean checkFinite;
 
     FeedbackBlock(Builder builder) {
         super(VERSION);
+        checkFinite = builder.checkFinite;
         inChannels = builder.inChannels;
         sizeMultiple = builder.sizeMultiple;
         classChannels = builder.classChannels;
@@ -279,6 +281,12 @@ public class FeedbackBlock extends AbstractBlock {
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.head();
         checkInput(x.getShape());
+        if (checkFinite
+                && x.getDataType().isFloating()
+                && (x.isNaN().any().getBoolean() || x.isInfinite().any().getBoolean())) {
+            throw new IllegalArgumentException(
+                    "input of shape " + x.getShape() + " contains NaN or infinite values");
+        }
         int steps = iterations;
         boolean returnStates = false;
         if (params != null) {
@@ -401,8 +409,21 @@ public class FeedbackBlock extends AbstractBlock {
         private float initialStateStd;
         private int inChannels = -1;
         private int sizeMultiple = 1;
+        private boolean checkFinite;
 
         Builder() {}
+
+        /**
+         * Checks every input for NaN and infinite values (default false: the check reads the input
+         * back to the host, once per forward).
+         *
+         * @param checkFinite true to reject inputs with NaN or infinite values
+         * @return this builder
+         */
+        public Builder optCheckFinite(boolean checkFinite) {
+            this.checkFinite = checkFinite;
+            return this;
+        }
 
         /**
          * Sets the number of input channels, checked on every input (default: not checked).

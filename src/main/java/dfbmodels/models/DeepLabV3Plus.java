@@ -53,6 +53,7 @@ public final class DeepLabV3Plus {
         private int iterations = 5;
         private float atol = 1e-2f;
         private int inChannels = 3;
+        private boolean checkFinite;
         private ResidualBlockType blockType = ResidualBlockType.BASIC;
         private int[] layers = {2, 2, 2, 2};
 
@@ -121,6 +122,18 @@ public final class DeepLabV3Plus {
          */
         public Builder optAtol(float atol) {
             this.atol = atol;
+            return this;
+        }
+
+        /**
+         * Rejects inputs holding NaN or infinite values (default false: the check costs a read back
+         * to the host per forward).
+         *
+         * @param checkFinite true to check every input
+         * @return this builder
+         */
+        public Builder optCheckFinite(boolean checkFinite) {
+            this.checkFinite = checkFinite;
             return this;
         }
 
@@ -216,6 +229,7 @@ public final class DeepLabV3Plus {
                     .optTau(tau)
                     .optInChannels(inChannels)
                     .optSizeMultiple(16)
+                    .optCheckFinite(checkFinite)
                     .build();
         }
 

@@ -53,6 +53,7 @@ public final class FeedbackResNet {
         private int iterations = 5;
         private float atol = 1e-2f;
         private int inChannels = 3;
+        private boolean checkFinite;
         private int normGroups = 8;
         private float initialStateStd;
 
@@ -143,6 +144,18 @@ public final class FeedbackResNet {
         }
 
         /**
+         * Rejects inputs holding NaN or infinite values (default false: the check costs a read back
+         * to the host per forward).
+         *
+         * @param checkFinite true to check every input
+         * @return this builder
+         */
+        public Builder optCheckFinite(boolean checkFinite) {
+            this.checkFinite = checkFinite;
+            return this;
+        }
+
+        /**
          * Sets the number of input channels (default 3; 1 for MNIST).
          *
          * @param inChannels a positive number
@@ -222,6 +235,7 @@ public final class FeedbackResNet {
                     .optTau(tau)
                     .optInitialStateStd(initialStateStd)
                     .optInChannels(inChannels)
+                    .optCheckFinite(checkFinite)
                     .build();
         }
 
