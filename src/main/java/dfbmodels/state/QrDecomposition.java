@@ -77,13 +77,63 @@ public final class QrDecomposition {
     /**
      * Returns the orthogonal factor {@code Q} of {@code a}'s QR decomposition.
      *
+     * <p>For a square matrix no transposition is needed: LAPACK reads the row-major buffer as
+     * {@code aᵀ}, whose LQ decomposition {@code aᵀ = L·Qₗ} ({@code gelqf} + {@code orglq}, the same
+     * Householder reflectors as {@code geqrf} on {@code a}) gives {@code Qₗᵀ}, the QR factor of
+     * {@code a}, back in the same row-major buffer.
+     *
      * @param a the matrix of shape {@code (m, n)}, {@code m >= n}
      * @return {@code Q} of shape {@code (m, n)}, in {@code a}'s manager, device and data type
      */
     public static NDArray orthogonalFactor(NDArray a) {
-        NDList qr = qr(a);
-        qr.get(1).close();
-        return qr.get(0);
+        Shape shape = a.getShape();
+        if (shape.dimension() != 2 || shape.get(0) != shape.get(1)) {
+            NDList qr = qr(a);
+            qr.get(1).close();
+            return qr.get(0);
+        }
+        int n = Math.toIntExact(shape.get(0));
+        NDManager manager = a.getManager();
+        DataType type = a.getDataType();
+        NDArray q;
+        if (type == DataType.FLOAT32) {
+            float[] buf = a.toFloatArray();
+            floatLq(buf, n);
+            q = manager.create(buf, shape);
+        } else {
+            double[] buf = a.toType(DataType.FLOAT64, false).toDoubleArray();
+            doubleLq(buf, n);
+            q = manager.create(buf, shape).toType(type, false);
+        }
+        return q.toDevice(a.getDevice(), false);
+    }
+
+    private static void doubleLq(double[] a, int n) {
+        double[] tau = new double[n];
+        intW info = new intW(0);
+        double[] query = new double[1];
+        LAPACK_INSTANCE.dgelqf(n, n, a, n, tau, query, -1, info);
+        double[] work = new double[Math.max(1, (int) query[0])];
+        LAPACK_INSTANCE.dgelqf(n, n, a, n, tau, work, work.length, info);
+        check("dgelqf", info);
+        LAPACK_INSTANCE.dorglq(n, n, n, a, n, tau, query, -1, info);
+        work = new double[Math.max(1, (int) query[0])];
+        LAPACK_INSTANCE.dorglq(n, n, n, a, n, tau, work, work.length, info);
+        check("dorglq", info);
+    }
+
+    private static void floatLq(float[] a, int n) {
+        float[] tau = new float[n];
+        intW info = new intW(0);
+        float[] query = new float[1];
+        LAPACK_INSTANCE.sgelqf(n, n, a, n, tau, query, -1, info);
+        float[] work = new float[Math.max(1, (int) query[0])];
+        LAPACK_INSTANCE.sgelqf(n, n, a, n, tau, work, work.length, info);
+        check("sgelqf", info);
+        LAPACK_INSTANCE.sorglq(n, n, n, a, n, tau, query, -1, info);
+        work = new float[Math.max(1, (int) query[0])];
+        LAPACK_INSTANCE.sorglq(n, n, n, a, n, tau, work, work.length, info);
+        check("sorglq", info);
     }
 
     // A is overwritten by Q (column-major, m x n); R receives the upper triangle (column-major).

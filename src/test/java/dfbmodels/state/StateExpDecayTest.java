@@ -57,6 +57,17 @@ class StateExpDecayTest {
             assertClose("qr.Q (up to column signs)", q.mul(signs), io.get("qr.Q"), 1e-5);
             assertClose("qr.Q", q, io.get("qr.Q"), 1e-5);
             assertClose("qr.R", qr.get(1), io.get("qr.R"), 1e-5);
+            // the square fast path (LQ of the transposed buffer) gives the same factor
+            assertClose(
+                    "orthogonalFactor",
+                    QrDecomposition.orthogonalFactor(io.get("Q")),
+                    io.get("qr.Q"),
+                    1e-5);
+            assertClose(
+                    "orthogonalFactor float64",
+                    QrDecomposition.orthogonalFactor(io.get("Q").toType(DataType.FLOAT64, false)),
+                    qr64(io.get("Q")),
+                    1e-12);
             // and in float64
             NDList qr64 = QrDecomposition.qr(io.get("Q").toType(DataType.FLOAT64, false));
             assertEquals(DataType.FLOAT64, qr64.get(0).getDataType());
@@ -190,6 +201,18 @@ class StateExpDecayTest {
             assertEquals(
                     "StateExpDecay expects input of shape (B, 8, H, W), got (1, 6, 2, 2)",
                     e.getMessage());
+        }
+    }
+
+    private static NDArray qr64(NDArray a) {
+        return QrDecomposition.qr(a.toType(DataType.FLOAT64, false)).get(0);
+    }
+
+    @Test
+    void squareFastPathEqualsTheGeneralQrOnLargerMatrices() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomNormal(new Shape(300, 300)).toType(DataType.FLOAT64, false);
+            assertClose("LQ path vs QR path", QrDecomposition.orthogonalFactor(a), qr64(a), 1e-10);
         }
     }
 

@@ -1,0 +1,557 @@
+package dfbmodels.examples;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.util.JsonUtils;
+import ai.djl.util.PairList;
+import ai.djl.util.cuda.CudaUtils;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import dfbmodels.FeedbackBlock;
+import dfbmodels.models.DeepLabV3Plus;
+import dfbmodels.models.ResNet18;
+import dfbmodels.models.ResNet34;
+import dfbmodels.models.ResNet50;
+import dfbmodels.state.QrDecomposition;
+import dfbmodels.state.StateExpDecay;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Measures what feedback costs: training-step and inference time, images/s and peak memory for a
+ * list of T, the same backbone without the loop for comparison, the share of the state operator and
+ * of Q's QR in a training step, and (with {@code --profile}) Java overhead as wall time vs.
+ * LibTorch operator time.
+ *
+ * <pre>
+ *   mvn -q exec:java -Dexec.mainClass=dfbmodels.examples.Benchmark \
+ *       -Dexec.args="--model resnet18 --size 32 --batch 32 --iterations 1,5 --profile"
+ * </pre>
+ *
+ * <p>Every (model, T, mode) runs in its own JVM so that its peak RSS is its own; each reports the
+ * median of {@code --repeats} timed runs after {@code --warmup} untimed ones.
+ */
+public final class Benchmark {
+
+    private Benchmark() {}
+
+    static final class Config {
+        String model = "resnet18";
+        int height = 32;
+        int width = 32;
+        int batch = 32;
+        String device = "cpu";
+        int[] iterations = {1, 5};
+        int warmup = 2;
+        int repeats = 5;
+        int fb = -1;
+        int classes = 10;
+        boolean profile;
+        String child;
+
+        static Config parse(String[] args) {
+            Config c = new Config();
+            for (int i = 0; i < args.length; i += 2) {
+                String v = args[i + 1];
+                switch (args[i]) {
+                    case "--model":
+                        c.model = v;
+                        break;
+                    case "--size":
+                        c.height = Integer.parseInt(v);
+                        c.width = c.height;
+                        break;
+                    case "--height":
+                        c.height = Integer.parseInt(v);
+                        break;
+                    case "--width":
+                        c.width = Integer.parseInt(v);
+                        break;
+                    case "--batch":
+                        c.batch = Integer.parseInt(v);
+                        break;
+                    case "--device":
+                        c.device = v;
+                        break;
+                    case "--iterations":
+                        c.iterations =
+                                Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
+                        break;
+                    case "--warmup":
+                        c.warmup = Integer.parseInt(v);
+                        break;
+                    case "--repeats":
+                        c.repeats = Integer.parseInt(v);
+                        break;
+                    case "--fb-filters":
+                        c.fb = Integer.parseInt(v);
+                        break;
+                    case "--classes":
+                        c.classes = Integer.parseInt(v);
+                        break;
+                    case "--profile":
+                        c.profile = Boolean.parseBoolean(v);
+                        break;
+                    case "--child":
+                        c.child = v;
+                        break;
+                    default:
+                        throw new IllegalArgumentException(
+                                "unknown option "
+                                        + args[i]
+                                        + "; options: --model resnet18|resnet34|resnet50|deeplabv3plus"
+                                        + " --size N | --height N --width N, --batch N, --device"
+                                        + " cpu|gpu, --iterations 1,5,..., --warmup N, --repeats N,"
+                                        + " --fb-filters N, --classes N, --profile true|false");
+                }
+            }
+            return c;
+        }
+
+        boolean segmentation() {
+            return model.equals("deeplabv3plus");
+        }
+
+        FeedbackBlock build(int t) {
+            switch (model) {
+                case "resnet18":
+                    return ResNet18.builder()
+                            .setNumClasses(classes)
+                            .optFbFilters(fb > 0 ? fb : 8)
+                            .optIterations(t)
+                            .optAtol(0f)
+                            .build();
+                case "resnet34":
+                    return ResNet34.builder()
+                            .setNumClasses(classes)
+                            .optFbFilters(fb > 0 ? fb : 8)
+                            .optIterations(t)
+                            .optAtol(0f)
+                            .build();
+                case "resnet50":
+                    return ResNet50.builder()
+                            .setNumClasses(classes)
+                            .optFbFilters(fb > 0 ? fb : 8)
+                            .optIterations(t)
+                            .optAtol(0f)
+                            .build();
+                case "deeplabv3plus":
+                    return DeepLabV3Plus.builder()
+                            .setNumClasses(classes)
+                            .optFbFilters(fb > 0 ? fb : 2)
+                            .optIterations(t)
+                            .optAtol(0f)
+                            .build();
+                default:
+                    throw new IllegalArgumentException(
+                            "--model must be resnet18, resnet34, resnet50 or deeplabv3plus, got "
+                                    + model);
+            }
+        }
+    }
+
+    /**
+     * Runs the benchmark.
+     *
+     * @param args see the class documentation
+     * @throws Exception if a measurement fails
+     */
+    public static void main(String[] args) throws Exception {
+        Config c = Config.parse(args);
+        if (c.child != null) {
+            child(c);
+            return;
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "%s, input %dx%d, batch %d, device %s, DJL %s, LibTorch %s, LAPACK %s%n",
+                c.model,
+                c.height,
+                c.width,
+                c.batch,
+                c.device,
+                Engine.getDjlVersion(),
+                Engine.getEngine("PyTorch").getVersion(),
+                QrDecomposition.implementation());
+        Map<String, String> backboneTrain = spawn(args, "backbone-train:1");
+        Map<String, String> backboneInfer = spawn(args, "backbone-infer:1");
+        double bbTrain = Double.parseDouble(backboneTrain.get("ms"));
+        double bbInfer = Double.parseDouble(backboneInfer.get("ms"));
+        System.out.println(
+                "| T | train ms/step | train img/s | train peak RSS MB | train / (T x backbone)"
+                        + " | infer ms | infer img/s | infer peak RSS MB | infer / (T x backbone)"
+                        + " |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        row("backbone", backboneTrain, backboneInfer, 1, bbTrain, bbInfer);
+        for (int t : c.iterations) {
+            Map<String, String> train = spawn(args, "train:" + t);
+            Map<String, String> infer = spawn(args, "infer:" + t);
+            row(String.valueOf(t), train, infer, t, bbTrain, bbInfer);
+        }
+        int maxT = Arrays.stream(c.iterations).max().orElse(1);
+        Map<String, String> share = spawn(args, "share:" + maxT);
+        System.out.printf(
+                Locale.ROOT,
+                "cost per training step at T=%d: QR of Q (%s) %.1f ms, state operator (forward +"
+                        + " backward, %d steps) %.1f ms; step %.1f ms -> QR %.1f%%, state operator"
+                        + " %.1f%%%n",
+                maxT,
+                share.get("q"),
+                Double.parseDouble(share.get("qr")),
+                maxT,
+                Double.parseDouble(share.get("op")),
+                Double.parseDouble(share.get("step")),
+                100 * Double.parseDouble(share.get("qr")) / Double.parseDouble(share.get("step")),
+                100 * Double.parseDouble(share.get("op")) / Double.parseDouble(share.get("step")));
+        if (c.profile) {
+            Map<String, String> p = spawn(args, "profile:" + maxT);
+            System.out.printf(
+                    Locale.ROOT,
+                    "profile, training at T=%d: wall %.1f ms/step, LibTorch operator self time %.1f"
+                            + " ms/step, wall/operators = %.3f (%s operator events)%n",
+                    maxT,
+                    Double.parseDouble(p.get("wall")),
+                    Double.parseDouble(p.get("ops")),
+                    Double.parseDouble(p.get("wall")) / Double.parseDouble(p.get("ops")),
+                    p.get("events"));
+        }
+    }
+
+    private static void row(
+            String label,
+            Map<String, String> train,
+            Map<String, String> infer,
+            int t,
+            double bbTrain,
+            double bbInfer) {
+        double tr = Double.parseDouble(train.get("ms"));
+        double in = Double.parseDouble(infer.get("ms"));
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %s | %.2f |%n",
+                label,
+                tr,
+                Double.parseDouble(train.get("ips")),
+                train.get("rss")
+                        + (train.containsKey("gpu") ? " (GPU " + train.get("gpu") + ")" : ""),
+                tr / (t * bbTrain),
+                in,
+                Double.parseDouble(infer.get("ips")),
+                infer.get("rss")
+                        + (infer.containsKey("gpu") ? " (GPU " + infer.get("gpu") + ")" : ""),
+                in / (t * bbInfer));
+    }
+
+    private static Map<String, String> spawn(String[] args, String child)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("-cp");
+        cmd.add(classPath());
+        for (String p : new String[] {"ai.djl.offline", "java.awt.headless"}) {
+            if (System.getProperty(p) != null) {
+                cmd.add("-D" + p + "=" + System.getProperty(p));
+            }
+        }
+        cmd.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
+        cmd.add(Benchmark.class.getName());
+        cmd.addAll(Arrays.asList(args));
+        cmd.add("--child");
+        cmd.add(child);
+        Process process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Map<String, String> result = new HashMap<>();
+        StringBuilder log = new StringBuilder();
+        try (BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("RESULT ")) {
+                    for (String kv : line.substring(7).split(" ")) {
+                        String[] p = kv.split("=", 2);
+                        result.put(p[0], p[1]);
+                    }
+                } else {
+                    log.append(line).append('\n');
+                }
+            }
+        }
+        if (process.waitFor() != 0 || result.isEmpty()) {
+            throw new IllegalStateException("measurement " + child + " failed:\n" + log);
+        }
+        return result;
+    }
+
+    /** The class path of this class's loader (under {@code mvn exec:java} it is not the JVM's). */
+    private static String classPath() {
+        ClassLoader loader = Benchmark.class.getClassLoader();
+        if (loader instanceof java.net.URLClassLoader) {
+            List<String> parts = new ArrayList<>();
+            for (java.net.URL url : ((java.net.URLClassLoader) loader).getURLs()) {
+                try {
+                    parts.add(Paths.get(url.toURI()).toString());
+                } catch (java.net.URISyntaxException e) {
+                    parts.add(url.getPath());
+                }
+            }
+            return String.join(java.io.File.pathSeparator, parts);
+        }
+        return System.getProperty("java.class.path");
+    }
+
+    private static void child(Config c) throws IOException {
+        String[] kind = c.child.split(":");
+        int t = Integer.parseInt(kind[1]);
+        Engine.getInstance().setRandomSeed(0);
+        Device device = c.device.equals("gpu") ? Device.gpu() : Device.cpu();
+        FeedbackBlock model = c.build(t);
+        Block block = kind[0].startsWith("backbone") ? new Backbone(model) : model;
+        Shape in = new Shape(c.batch, 3, c.height, c.width);
+        StringBuilder out = new StringBuilder("RESULT");
+        try (Model m = Model.newInstance("bench", device)) {
+            m.setBlock(block);
+            NDManager manager = m.getNDManager();
+            NDArray x = manager.randomNormal(in);
+            NDArray y =
+                    c.segmentation()
+                            ? manager.randomInteger(
+                                    0,
+                                    c.classes,
+                                    new Shape(c.batch, 1, c.height, c.width),
+                                    DataType.INT64)
+                            : manager.randomInteger(
+                                    0, c.classes, new Shape(c.batch), DataType.INT64);
+            Loss loss =
+                    c.segmentation()
+                            ? new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true)
+                            : Loss.softmaxCrossEntropyLoss();
+            DefaultTrainingConfig config =
+                    new DefaultTrainingConfig(loss)
+                            .optOptimizer(Optimizer.adam().build())
+                            .optDevices(new Device[] {device});
+            try (Trainer trainer = m.newTrainer(config)) {
+                trainer.initialize(in);
+                switch (kind[0]) {
+                    case "train":
+                    case "backbone-train":
+                        {
+                            double ms = median(c, () -> trainStep(trainer, x, y));
+                            out.append(" ms=")
+                                    .append(ms)
+                                    .append(" ips=")
+                                    .append(c.batch * 1000 / ms);
+                            break;
+                        }
+                    case "infer":
+                    case "backbone-infer":
+                        {
+                            double ms = median(c, () -> infer(block, manager, x));
+                            out.append(" ms=")
+                                    .append(ms)
+                                    .append(" ips=")
+                                    .append(c.batch * 1000 / ms);
+                            break;
+                        }
+                    case "share":
+                        share(c, model, trainer, x, y, t, out);
+                        break;
+                    case "profile":
+                        profile(c, trainer, x, y, out);
+                        break;
+                    default:
+                        throw new IllegalArgumentException(c.child);
+                }
+            }
+        }
+        out.append(" rss=").append(peakRssMb());
+        if (device.isGpu()) {
+            out.append(" gpu=")
+                    .append(CudaUtils.getGpuMemory(device).getUsed() / (1 << 20))
+                    .append("MB");
+        }
+        System.out.println(out);
+    }
+
+    private static void trainStep(Trainer trainer, NDArray x, NDArray y) {
+        try (NDManager step = x.getManager().newSubManager()) {
+            try (GradientCollector gc = trainer.newGradientCollector()) {
+                NDArray pred = trainer.forward(new NDList(x)).head();
+                NDArray l = trainer.getLoss().evaluate(new NDList(y), new NDList(pred));
+                gc.backward(l);
+                l.getFloat();
+            }
+            trainer.step();
+        }
+    }
+
+    private static void infer(Block block, NDManager manager, NDArray x) {
+        try (NDManager batch = manager.newSubManager()) {
+            block.forward(new ParameterStore(batch, false), new NDList(x), false)
+                    .head()
+                    .sum()
+                    .getFloat();
+        }
+    }
+
+    private static double median(Config c, Runnable r) {
+        for (int i = 0; i < c.warmup; i++) {
+            r.run();
+        }
+        double[] t = new double[c.repeats];
+        for (int i = 0; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            r.run();
+            t[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(t);
+        return t[t.length / 2];
+    }
+
+    private static void share(
+            Config c,
+            FeedbackBlock model,
+            Trainer trainer,
+            NDArray x,
+            NDArray y,
+            int t,
+            StringBuilder out) {
+        double step = median(c, () -> trainStep(trainer, x, y));
+        StateExpDecay op = model.getStateOp();
+        NDArray q = op.getParameters().get("Q").getArray();
+        double qr = median(c, () -> QrDecomposition.orthogonalFactor(q.stopGradient()).close());
+        Shape state = model.getOutputShapes(new Shape[] {x.getShape()})[0];
+        // the state operator's input has the state's shape: (B, C, Hs, Ws)
+        Shape stateShape = stateShape(model, x);
+        double opMs =
+                median(
+                        c,
+                        () -> {
+                            try (NDManager s = x.getManager().newSubManager()) {
+                                NDArray e = s.randomNormal(stateShape);
+                                e.setRequiresGradient(true);
+                                try (GradientCollector gc = trainer.newGradientCollector()) {
+                                    NDArray sum = null;
+                                    ParameterStore ps = new ParameterStore(s, false);
+                                    for (int i = 1; i <= t; i++) {
+                                        NDArray o = op.apply(ps, e, i, false);
+                                        sum = sum == null ? o : sum.add(o);
+                                    }
+                                    gc.backward(sum.sum());
+                                }
+                                e.getGradient().sum().getFloat();
+                            }
+                        });
+        out.append(" step=").append(step);
+        out.append(" qr=").append(qr);
+        out.append(" op=").append(opMs);
+        out.append(" q=").append(q.getShape().get(0)).append('x').append(q.getShape().get(1));
+        out.append(" out=").append(state.toString().replace(" ", ""));
+    }
+
+    private static Shape stateShape(FeedbackBlock model, NDArray x) {
+        PairList<String, Object> p = new PairList<>();
+        p.add(FeedbackBlock.ITERATIONS, 1);
+        p.add(FeedbackBlock.RETURN_STATES, true);
+        try (NDManager s = x.getManager().newSubManager()) {
+            return model.forward(new ParameterStore(s, false), new NDList(x), false, p)
+                    .get(1)
+                    .getShape();
+        }
+    }
+
+    private static void profile(Config c, Trainer trainer, NDArray x, NDArray y, StringBuilder out)
+            throws IOException {
+        for (int i = 0; i < c.warmup; i++) {
+            trainStep(trainer, x, y);
+        }
+        Path trace = Files.createTempFile("dfbmodels-profile", ".json");
+        JniUtils.startProfile(false, false, false);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < c.repeats; i++) {
+            trainStep(trainer, x, y);
+        }
+        double wall = (System.nanoTime() - t0) / 1e6 / c.repeats;
+        JniUtils.stopProfile(trace.toString());
+        double[] ops = operatorSelfTime(trace);
+        Files.deleteIfExists(trace);
+        out.append(" wall=").append(wall);
+        out.append(" ops=").append(ops[0] / 1000 / c.repeats);
+        out.append(" events=").append((long) ops[1]);
+    }
+
+    /** Sums the self time (µs) of the trace's complete events, per thread: [total, count]. */
+    static double[] operatorSelfTime(Path trace) throws IOException {
+        JsonElement root = JsonUtils.GSON.fromJson(Files.readString(trace), JsonElement.class);
+        JsonArray events =
+                root.isJsonArray()
+                        ? root.getAsJsonArray()
+                        : root.getAsJsonObject().getAsJsonArray("traceEvents");
+        Map<String, List<double[]>> byThread = new HashMap<>();
+        for (JsonElement e : events) {
+            JsonObject o = e.getAsJsonObject();
+            if (!o.has("ph") || !"X".equals(o.get("ph").getAsString()) || !o.has("dur")) {
+                continue;
+            }
+            String cat = o.has("cat") ? o.get("cat").getAsString() : "";
+            if (!cat.isEmpty() && !cat.equals("cpu_op") && !cat.equals("Operator")) {
+                continue;
+            }
+            byThread.computeIfAbsent(o.get("tid").getAsString(), k -> new ArrayList<>())
+                    .add(new double[] {o.get("ts").getAsDouble(), o.get("dur").getAsDouble()});
+        }
+        double total = 0;
+        long count = 0;
+        for (List<double[]> list : byThread.values()) {
+            // nested events: the union of top-level intervals is the time spent inside operators
+            list.sort((a, b) -> Double.compare(a[0], b[0]));
+            double end = Double.NEGATIVE_INFINITY;
+            for (double[] ev : list) {
+                count++;
+                double s = ev[0];
+                double f = ev[0] + ev[1];
+                if (f <= end) {
+                    continue;
+                }
+                total += f - Math.max(s, end);
+                end = f;
+            }
+        }
+        return new double[] {total, count};
+    }
+
+    private static long peakRssMb() throws IOException {
+        for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+            if (line.startsWith("VmHWM")) {
+                return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+            }
+        }
+        return -1;
+    }
+}
