@@ -233,6 +233,7 @@ public final class DeepLabV3Plus {
                     .build();
         }
 
+        // iterations and tau are checked by FeedbackBlock.Builder and StateExpDecay
         private void validate() {
             if (numClasses < 1) {
                 throw new IllegalArgumentException(
@@ -249,13 +250,6 @@ public final class DeepLabV3Plus {
             if (inChannels < 1) {
                 throw new IllegalArgumentException(
                         "inChannels must be positive, got " + inChannels);
-            }
-            if (iterations < 0) {
-                throw new IllegalArgumentException(
-                        "iterations (T) must be >= 0, got " + iterations);
-            }
-            if (!(tau > 0) || Float.isInfinite(tau)) {
-                throw new IllegalArgumentException("tau must be positive and finite, got " + tau);
             }
             if (blockType == null
                     || layers == null

@@ -239,6 +239,7 @@ public final class FeedbackResNet {
                     .build();
         }
 
+        // iterations and tau are checked by FeedbackBlock.Builder and StateExpDecay
         private void validate() {
             if (blockType == null) {
                 throw new IllegalArgumentException("blockType must be set (BASIC or BOTTLENECK)");
@@ -258,13 +259,6 @@ public final class FeedbackResNet {
             if (inChannels < 1) {
                 throw new IllegalArgumentException(
                         "inChannels must be positive, got " + inChannels);
-            }
-            if (iterations < 0) {
-                throw new IllegalArgumentException(
-                        "iterations (T) must be >= 0, got " + iterations);
-            }
-            if (!(tau > 0) || Float.isInfinite(tau)) {
-                throw new IllegalArgumentException("tau must be positive and finite, got " + tau);
             }
             if (normGroups < 1) {
                 throw new IllegalArgumentException(
