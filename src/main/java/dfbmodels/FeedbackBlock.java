@@ -14,6 +14,7 @@ import ai.djl.util.PairList;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
 import dfbmodels.state.StateExpDecay;
+import java.util.concurrent.Future;
 
 /**
  * The unrolled feedback loop of a Deep Feedback Model.
@@ -53,6 +54,9 @@ public class FeedbackBlock extends AbstractBlock {
     public static final String RETURN_STATES = "returnStates";
 
     private static final byte VERSION = 1;
+
+    private static final boolean ASYNC_QR =
+            Boolean.parseBoolean(System.getProperty("dfbmodels.asyncQr", "true"));
 
     private final Block frontend;
     private final Block body;
@@ -298,6 +302,11 @@ public class FeedbackBlock extends AbstractBlock {
             }
         }
         NDManager manager = x.getManager();
+        // Q's QR (training, t = 0) runs on the host while the frontend and first body pass run
+        Future<Object> pendingQ =
+                training && steps > 0 && ASYNC_QR
+                        ? errorHead.reorthogonalizeAsync(ps, x.getDevice())
+                        : null;
         NDArray x0 = frontend.forward(ps, new NDList(x), training).head();
         Shape x0Shape = x0.getShape();
         NDList outputs = new NDList();
@@ -316,7 +325,7 @@ public class FeedbackBlock extends AbstractBlock {
                 if (h != null) {
                     step.tempAttachAll(h);
                 }
-                next = step(ps, x0, h, t, training);
+                next = step(ps, x0, h, t, training, t == 0 ? pendingQ : null);
                 next.attach(manager);
             }
             if (h != null && !returnStates) {
@@ -340,7 +349,13 @@ public class FeedbackBlock extends AbstractBlock {
         return result;
     }
 
-    private NDArray step(ParameterStore ps, NDArray x0, NDArray h, int t, boolean training) {
+    private NDArray step(
+            ParameterStore ps,
+            NDArray x0,
+            NDArray h,
+            int t,
+            boolean training,
+            Future<Object> pendingQ) {
         Shape x0Shape = x0.getShape();
         NDArray fb;
         if (h == null) {
@@ -365,7 +380,7 @@ public class FeedbackBlock extends AbstractBlock {
                 body.forward(ps, new NDList(NDArrays.concat(new NDList(x0, f), 1)), training)
                         .head();
         NDArray e = layernormError.forward(ps, new NDList(y), training).head();
-        NDArray update = errorHead.apply(ps, e, t, training);
+        NDArray update = errorHead.apply(ps, e, t, training, pendingQ);
         return h == null ? update : h.add(update);
     }
 

@@ -92,20 +92,53 @@ public final class QrDecomposition {
             qr.get(1).close();
             return qr.get(0);
         }
-        int n = Math.toIntExact(shape.get(0));
-        NDManager manager = a.getManager();
-        DataType type = a.getDataType();
-        NDArray q;
-        if (type == DataType.FLOAT32) {
-            float[] buf = a.toFloatArray();
-            floatLq(buf, n);
-            q = manager.create(buf, shape);
+        return fromHost(a, orthogonalFactorOnHost(toHost(a), Math.toIntExact(shape.get(0))));
+    }
+
+    /**
+     * Copies a square matrix to the host for {@link #orthogonalFactorOnHost}.
+     *
+     * @param a the matrix
+     * @return a row-major {@code float[]} (float32 input) or {@code double[]} (any other type)
+     */
+    static Object toHost(NDArray a) {
+        return a.getDataType() == DataType.FLOAT32
+                ? a.toFloatArray()
+                : a.toType(DataType.FLOAT64, false).toDoubleArray();
+    }
+
+    /**
+     * Replaces a row-major square matrix on the host by the orthogonal factor of its QR
+     * decomposition. Touches no NDArray, so it may run on any thread.
+     *
+     * @param rowMajor a {@code float[]} or {@code double[]} from {@link #toHost}
+     * @param n the matrix size
+     * @return {@code rowMajor}, overwritten
+     */
+    static Object orthogonalFactorOnHost(Object rowMajor, int n) {
+        if (rowMajor instanceof float[]) {
+            floatLq((float[]) rowMajor, n);
         } else {
-            double[] buf = a.toType(DataType.FLOAT64, false).toDoubleArray();
-            doubleLq(buf, n);
-            q = manager.create(buf, shape).toType(type, false);
+            doubleLq((double[]) rowMajor, n);
         }
-        return q.toDevice(a.getDevice(), false);
+        return rowMajor;
+    }
+
+    /**
+     * Creates an array like {@code like} from a host matrix of {@link #orthogonalFactorOnHost}.
+     *
+     * @param like gives the manager, shape, data type and device
+     * @param host the values
+     * @return the new array
+     */
+    static NDArray fromHost(NDArray like, Object host) {
+        NDManager manager = like.getManager();
+        NDArray q =
+                host instanceof float[]
+                        ? manager.create((float[]) host, like.getShape())
+                        : manager.create((double[]) host, like.getShape())
+                                .toType(like.getDataType(), false);
+        return q.toDevice(like.getDevice(), false);
     }
 
     private static void doubleLq(double[] a, int n) {

@@ -1,5 +1,6 @@
 package dfbmodels.state;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -10,6 +11,10 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The feedback state operator of Deep Feedback Models: an exponentially decaying orthogonal map.
@@ -34,6 +39,15 @@ public class StateExpDecay extends AbstractBlock {
     public static final String STEP = "step";
 
     private static final byte VERSION = 1;
+
+    // LAPACK runs here, beside LibTorch's threads, while the first step's forward pass proceeds
+    private static final ExecutorService QR_THREAD =
+            Executors.newSingleThreadExecutor(
+                    r -> {
+                        Thread thread = new Thread(r, "dfbmodels-qr");
+                        thread.setDaemon(true);
+                        return thread;
+                    });
 
     private final int channels;
     private final Parameter q;
@@ -122,6 +136,42 @@ public class StateExpDecay extends AbstractBlock {
      * @return the output, same shape as {@code x}
      */
     public NDArray apply(ParameterStore parameterStore, NDArray x, int t, boolean training) {
+        return apply(parameterStore, x, t, training, null);
+    }
+
+    /**
+     * Starts computing the orthogonal factor of {@code Q}'s QR decomposition on a background
+     * thread, so that it overlaps with the network's first step; pass the result to {@link
+     * #apply(ParameterStore, NDArray, int, boolean, Future)} at {@code t == 0}. Only {@code Q}'s
+     * copy to the host happens on the calling thread.
+     *
+     * @param parameterStore the parameter store
+     * @param device the device of the forward pass
+     * @return the pending factor
+     */
+    public Future<Object> reorthogonalizeAsync(ParameterStore parameterStore, Device device) {
+        NDArray qArr = parameterStore.getValue(q, device, true);
+        Object host = QrDecomposition.toHost(qArr);
+        return QR_THREAD.submit(() -> QrDecomposition.orthogonalFactorOnHost(host, channels));
+    }
+
+    /**
+     * Applies the operator at step {@code t}, taking {@code Q}'s re-orthogonalised value from
+     * {@code pendingQ} (see {@link #reorthogonalizeAsync}) when {@code training && t == 0}.
+     *
+     * @param parameterStore the parameter store
+     * @param x the input of shape {@code (B, C, H, W)}
+     * @param t the step index, {@code >= 0}
+     * @param training whether in training mode
+     * @param pendingQ the pending factor, or {@code null} to compute it now
+     * @return the output, same shape as {@code x}
+     */
+    public NDArray apply(
+            ParameterStore parameterStore,
+            NDArray x,
+            int t,
+            boolean training,
+            Future<Object> pendingQ) {
         Shape shape = x.getShape();
         if (shape.dimension() != 4 || shape.get(1) != channels) {
             throw new IllegalArgumentException(
@@ -135,7 +185,22 @@ public class StateExpDecay extends AbstractBlock {
         }
         NDArray qArr = parameterStore.getValue(q, x.getDevice(), training);
         if (training && t == 0) {
-            reorthogonalize(qArr);
+            Object host;
+            try {
+                host =
+                        pendingQ != null
+                                ? pendingQ.get()
+                                : QrDecomposition.orthogonalFactorOnHost(
+                                        QrDecomposition.toHost(qArr), channels);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while re-orthogonalising Q", e);
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("QR of Q failed", e.getCause());
+            }
+            try (NDArray orth = QrDecomposition.fromHost(qArr, host)) {
+                qArr.set(orth.toByteBuffer());
+            }
         }
         NDArray sArr = parameterStore.getValue(s, x.getDevice(), training);
         NDArray tauArr = parameterStore.getValue(tau, x.getDevice(), training);
@@ -146,9 +211,18 @@ public class StateExpDecay extends AbstractBlock {
             scope.tempAttachAll(qArr, sArr, tauArr, alphaArr);
             NDArray d = decay(sArr, tauArr, alphaArr, t);
             long b = shape.get(0);
-            NDArray flat = x.reshape(b, channels, -1);
-            NDArray z = qArr.matMul(flat).mul(d.reshape(channels, 1));
-            NDArray out = qArr.transpose().matMul(z).reshape(shape);
+            long pixels = shape.get(2) * shape.get(3);
+            // every pixel of the batch as one column: two plain GEMMs read Q once each, where a
+            // batched (C, C) x (B, C, HW) product would expand Q (and its gradient) B times
+            NDArray columns =
+                    x.reshape(b, channels, pixels).transpose(1, 0, 2).reshape(channels, -1);
+            NDArray z = qArr.matMul(columns).mul(d.reshape(channels, 1));
+            NDArray out =
+                    qArr.transpose()
+                            .matMul(z)
+                            .reshape(channels, b, pixels)
+                            .transpose(1, 0, 2)
+                            .reshape(shape);
             out.attach(x.getManager());
             return out;
         }
@@ -166,16 +240,5 @@ public class StateExpDecay extends AbstractBlock {
     static NDArray decay(NDArray s, NDArray tau, NDArray alpha, int t) {
         NDArray rate = s.abs().pow(alpha).mul(tau.pow(-1).neg());
         return rate.mul(t).exp();
-    }
-
-    /**
-     * Replaces {@code Q}'s values in place by the orthogonal factor of their QR decomposition.
-     *
-     * @param qArr the current value of {@code Q}
-     */
-    static void reorthogonalize(NDArray qArr) {
-        NDArray orth = QrDecomposition.orthogonalFactor(qArr.stopGradient());
-        qArr.set(orth.toByteBuffer());
-        orth.close();
     }
 }

@@ -401,6 +401,8 @@ public final class Benchmark {
 
     private static void trainStep(Trainer trainer, NDArray x, NDArray y) {
         try (NDManager step = x.getManager().newSubManager()) {
+            // results take their input's manager: without this, every step's arrays would stay
+            step.tempAttachAll(x, y);
             try (GradientCollector gc = trainer.newGradientCollector()) {
                 NDArray pred = trainer.forward(new NDList(x)).head();
                 NDArray l = trainer.getLoss().evaluate(new NDList(y), new NDList(pred));
@@ -413,6 +415,7 @@ public final class Benchmark {
 
     private static void infer(Block block, NDManager manager, NDArray x) {
         try (NDManager batch = manager.newSubManager()) {
+            batch.tempAttachAll(x);
             block.forward(new ParameterStore(batch, false), new NDList(x), false)
                     .head()
                     .sum()
@@ -454,6 +457,7 @@ public final class Benchmark {
                         c,
                         () -> {
                             try (NDManager s = x.getManager().newSubManager()) {
+                                s.tempAttachAll(x);
                                 NDArray e = s.randomNormal(stateShape);
                                 e.setRequiresGradient(true);
                                 try (GradientCollector gc = trainer.newGradientCollector()) {
@@ -480,6 +484,7 @@ public final class Benchmark {
         p.add(FeedbackBlock.ITERATIONS, 1);
         p.add(FeedbackBlock.RETURN_STATES, true);
         try (NDManager s = x.getManager().newSubManager()) {
+            s.tempAttachAll(x);
             return model.forward(new ParameterStore(s, false), new NDList(x), false, p)
                     .get(1)
                     .getShape();
