@@ -44,40 +44,19 @@ public final class DeepLabV3Plus {
     }
 
     /** Builds a feedback DeepLabV3+ as a {@link FeedbackBlock}. */
-    public static final class Builder {
+    public static final class Builder extends FeedbackModelBuilder<Builder> {
 
-        private int numClasses = -1;
-        private int fbFilters = 2;
         private int classFilters = 256;
-        private float tau = 1f;
-        private int iterations = 5;
-        private float atol = 1e-2f;
-        private int inChannels = 3;
-        private boolean checkFinite;
         private ResidualBlockType blockType = ResidualBlockType.BASIC;
         private int[] layers = {2, 2, 2, 2};
 
-        Builder() {}
-
-        /**
-         * Sets the number of segmentation classes (required).
-         *
-         * @param numClasses a positive number
-         * @return this builder
-         */
-        public Builder setNumClasses(int numClasses) {
-            this.numClasses = numClasses;
-            return this;
+        Builder() {
+            super(2);
         }
 
-        /**
-         * Sets the number of feedback channels (default 2).
-         *
-         * @param fbFilters a positive number
-         * @return this builder
-         */
-        public Builder optFbFilters(int fbFilters) {
-            this.fbFilters = fbFilters;
+        /** {@inheritDoc} */
+        @Override
+        protected Builder self() {
             return this;
         }
 
@@ -89,62 +68,6 @@ public final class DeepLabV3Plus {
          */
         public Builder optClassFilters(int classFilters) {
             this.classFilters = classFilters;
-            return this;
-        }
-
-        /**
-         * Sets the state operator's time constant (default 1).
-         *
-         * @param tau a positive number
-         * @return this builder
-         */
-        public Builder optTau(float tau) {
-            this.tau = tau;
-            return this;
-        }
-
-        /**
-         * Sets the default number of iterations T (default 5).
-         *
-         * @param iterations {@code >= 0}
-         * @return this builder
-         */
-        public Builder optIterations(int iterations) {
-            this.iterations = iterations;
-            return this;
-        }
-
-        /**
-         * Sets the early-stop tolerance (default {@code 1e-2}; {@code <= 0} disables it).
-         *
-         * @param atol the tolerance
-         * @return this builder
-         */
-        public Builder optAtol(float atol) {
-            this.atol = atol;
-            return this;
-        }
-
-        /**
-         * Rejects inputs holding NaN or infinite values (default false: the check costs a read back
-         * to the host per forward).
-         *
-         * @param checkFinite true to check every input
-         * @return this builder
-         */
-        public Builder optCheckFinite(boolean checkFinite) {
-            this.checkFinite = checkFinite;
-            return this;
-        }
-
-        /**
-         * Sets the number of input channels (default 3).
-         *
-         * @param inChannels a positive number
-         * @return this builder
-         */
-        public Builder optInChannels(int inChannels) {
-            this.inChannels = inChannels;
             return this;
         }
 
@@ -215,8 +138,7 @@ public final class DeepLabV3Plus {
                                                                 true));
                                             },
                                             "UpsamplingBilinear2d"));
-            return FeedbackBlock.builder()
-                    .setFrontend(frontend)
+            return loop().setFrontend(frontend)
                     .setBody(body)
                     .setReadout(
                             new NamedSequentialBlock().add("segmentation_head", segmentationHead))
@@ -224,32 +146,19 @@ public final class DeepLabV3Plus {
                     .setFeedbackChannels(fbFilters)
                     .optErrorGroups(out)
                     .optFeedbackGroups(fbFilters)
-                    .optIterations(iterations)
-                    .optAtol(atol)
-                    .optTau(tau)
-                    .optInChannels(inChannels)
                     .optSizeMultiple(16)
-                    .optCheckFinite(checkFinite)
                     .build();
         }
 
         // iterations and tau are checked by FeedbackBlock.Builder and StateExpDecay
         private void validate() {
-            if (numClasses < 1) {
-                throw new IllegalArgumentException(
-                        "numClasses must be set to a positive number (setNumClasses), got "
-                                + numClasses);
-            }
+            validateCommon();
             if (fbFilters < 1) {
                 throw new IllegalArgumentException("fbFilters must be positive, got " + fbFilters);
             }
             if (classFilters < 1) {
                 throw new IllegalArgumentException(
                         "classFilters must be positive, got " + classFilters);
-            }
-            if (inChannels < 1) {
-                throw new IllegalArgumentException(
-                        "inChannels must be positive, got " + inChannels);
             }
             if (blockType == null
                     || layers == null

@@ -42,22 +42,22 @@ public final class FeedbackResNet {
     }
 
     /** Builds a feedback ResNet as a {@link FeedbackBlock}. */
-    public static final class Builder {
+    public static final class Builder extends FeedbackModelBuilder<Builder> {
 
         private String name = "FeedbackResNet";
         private ResidualBlockType blockType;
         private int[] layers;
-        private int numClasses = -1;
-        private int fbFilters = 8;
-        private float tau = 1f;
-        private int iterations = 5;
-        private float atol = 1e-2f;
-        private int inChannels = 3;
-        private boolean checkFinite;
         private int normGroups = 8;
-        private float initialStateStd;
 
-        Builder() {}
+        Builder() {
+            super(8);
+        }
+
+        /** {@inheritDoc} */
+        @Override
+        protected Builder self() {
+            return this;
+        }
 
         Builder named(String name) {
             this.name = name;
@@ -87,86 +87,6 @@ public final class FeedbackResNet {
         }
 
         /**
-         * Sets the number of classes (required).
-         *
-         * @param numClasses a positive number
-         * @return this builder
-         */
-        public Builder setNumClasses(int numClasses) {
-            this.numClasses = numClasses;
-            return this;
-        }
-
-        /**
-         * Sets the number of feedback filters {@code fb} (default 8). The feedback and state
-         * GroupNorms need {@code fb·e} and {@code (512 + fb)·e} divisible by the number of groups.
-         *
-         * @param fbFilters a positive number
-         * @return this builder
-         */
-        public Builder optFbFilters(int fbFilters) {
-            this.fbFilters = fbFilters;
-            return this;
-        }
-
-        /**
-         * Sets the state operator's time constant (default 1).
-         *
-         * @param tau a positive number
-         * @return this builder
-         */
-        public Builder optTau(float tau) {
-            this.tau = tau;
-            return this;
-        }
-
-        /**
-         * Sets the default number of iterations T (default 5); a call can override it with {@link
-         * FeedbackBlock#ITERATIONS}.
-         *
-         * @param iterations {@code >= 0}
-         * @return this builder
-         */
-        public Builder optIterations(int iterations) {
-            this.iterations = iterations;
-            return this;
-        }
-
-        /**
-         * Sets the early-stop tolerance (default {@code 1e-2}; {@code <= 0} disables it).
-         *
-         * @param atol the tolerance on the change of {@code sum|h|}
-         * @return this builder
-         */
-        public Builder optAtol(float atol) {
-            this.atol = atol;
-            return this;
-        }
-
-        /**
-         * Rejects inputs holding NaN or infinite values (default false: the check costs a read back
-         * to the host per forward).
-         *
-         * @param checkFinite true to check every input
-         * @return this builder
-         */
-        public Builder optCheckFinite(boolean checkFinite) {
-            this.checkFinite = checkFinite;
-            return this;
-        }
-
-        /**
-         * Sets the number of input channels (default 3; 1 for MNIST).
-         *
-         * @param inChannels a positive number
-         * @return this builder
-         */
-        public Builder optInChannels(int inChannels) {
-            this.inChannels = inChannels;
-            return this;
-        }
-
-        /**
          * Sets the number of groups of both GroupNorms (default 8).
          *
          * @param normGroups a positive number
@@ -174,17 +94,6 @@ public final class FeedbackResNet {
          */
         public Builder optNormGroups(int normGroups) {
             this.normGroups = normGroups;
-            return this;
-        }
-
-        /**
-         * Draws the initial state from {@code N(0, std^2)} instead of zeros (default 0: zeros).
-         *
-         * @param std the standard deviation, {@code >= 0}
-         * @return this builder
-         */
-        public Builder optInitialStateStd(float std) {
-            this.initialStateStd = std;
             return this;
         }
 
@@ -222,20 +131,13 @@ public final class FeedbackResNet {
                             .add("avgpool", Pool.globalAvgPool2dBlock())
                             .add("flatten", Blocks.batchFlattenBlock())
                             .add("fc", Layers.linear(numClasses));
-            return FeedbackBlock.builder()
-                    .setFrontend(frontend)
+            return loop().setFrontend(frontend)
                     .setBody(body)
                     .setReadout(readout)
                     .setClassChannels(512 * e)
                     .setFeedbackChannels(fbFilters * e)
                     .optErrorGroups(normGroups)
                     .optFeedbackGroups(normGroups)
-                    .optIterations(iterations)
-                    .optAtol(atol)
-                    .optTau(tau)
-                    .optInitialStateStd(initialStateStd)
-                    .optInChannels(inChannels)
-                    .optCheckFinite(checkFinite)
                     .build();
         }
 
@@ -251,15 +153,7 @@ public final class FeedbackResNet {
                         "layers must be four positive block counts, e.g. 2, 2, 2, 2; got "
                                 + Arrays.toString(layers));
             }
-            if (numClasses < 1) {
-                throw new IllegalArgumentException(
-                        "numClasses must be set to a positive number (setNumClasses), got "
-                                + numClasses);
-            }
-            if (inChannels < 1) {
-                throw new IllegalArgumentException(
-                        "inChannels must be positive, got " + inChannels);
-            }
+            validateCommon();
             if (normGroups < 1) {
                 throw new IllegalArgumentException(
                         "normGroups must be positive, got " + normGroups);
