@@ -318,6 +318,7 @@ public class FeedbackBlock extends AbstractBlock {
         int last = steps - 1;
         for (int t = 0; t <= last; t++) {
             NDArray next;
+            boolean converged = false;
             // intermediates of a step live in their own manager and are freed after it, so
             // inference memory does not grow with T (autograd keeps what backward needs)
             try (NDManager step = manager.newSubManager()) {
@@ -326,7 +327,15 @@ public class FeedbackBlock extends AbstractBlock {
                     step.tempAttachAll(h);
                 }
                 next = step(ps, x0, h, t, training, t == 0 ? pendingQ : null);
+                if (atol > 0 && t < last) {
+                    double sum = next.abs().sum().toType(DataType.FLOAT64, false).getDouble();
+                    converged = t > 0 && Math.abs(sum - previous) <= atol;
+                    previous = sum;
+                }
                 next.attach(manager);
+            }
+            if (converged) {
+                last = t + 1;
             }
             if (h != null && !returnStates) {
                 h.close();
@@ -334,13 +343,6 @@ public class FeedbackBlock extends AbstractBlock {
             h = next;
             if (returnStates) {
                 outputs.add(h);
-            }
-            if (atol > 0 && t < last) {
-                double sum = h.abs().sum().toType(DataType.FLOAT64, false).getDouble();
-                if (t > 0 && Math.abs(sum - previous) <= atol) {
-                    last = t + 1;
-                }
-                previous = sum;
             }
         }
         NDArray classes = h.get(new NDIndex(":, :{}", classChannels));
@@ -370,10 +372,12 @@ public class FeedbackBlock extends AbstractBlock {
                                     x0.getDataType(),
                                     x0.getDevice());
         } else {
-            fb = h.get(new NDIndex(":, {}:", classChannels));
-            if (fb.getShape().get(2) != x0Shape.get(2) || fb.getShape().get(3) != x0Shape.get(3)) {
-                fb = Interpolation.bilinear(fb, x0Shape.get(2), x0Shape.get(3), false);
-            }
+            fb =
+                    Interpolation.bilinear(
+                            h.get(new NDIndex(":, {}:", classChannels)),
+                            x0Shape.get(2),
+                            x0Shape.get(3),
+                            false);
         }
         NDArray f = layernormInput.forward(ps, new NDList(fb), training).head().softmax(1);
         NDArray y =
