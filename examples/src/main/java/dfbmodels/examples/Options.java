@@ -10,7 +10,7 @@ public final class Options {
     int epochs = 3;
     int batchSize = 64;
     int iterations = 5;
-    int fbFilters = 8;
+    int fbFilters = 16;
     float tau = 1f;
     int limit = -1;
     int testLimit = -1;
@@ -29,7 +29,7 @@ public final class Options {
                     "  --epochs N                     training epochs (default 3)",
                     "  --batch-size N                 batch size (default 64)",
                     "  --iterations T                 feedback iterations while training (default 5)",
-                    "  --fb-filters N                 feedback filters, a multiple of 8 (default 8)",
+                    "  --fb-filters N                 feedback filters, a multiple of 8 (default 16)",
                     "  --tau X                        state decay time constant (default 1)",
                     "  --lr X                         Adam learning rate (default 0.001)",
                     "  --limit N                      train on the first N images only",

@@ -34,6 +34,11 @@ import java.util.List;
  * Trains a feedback ResNet18 on MNIST or Fashion-MNIST with DJL's Trainer, then reports test
  * accuracy as a function of the number of feedback iterations T.
  *
+ * <p>The default is 16 feedback filters, not 8: at 28×28 the state is 1×1, so the feedback, resized
+ * to the frontend's 7×7, is constant per channel, and with 8 filters over 8 GroupNorm groups (one
+ * channel each) the normalisation maps it to exactly zero, a uniform softmax that carries no
+ * information. With 16, each group normalises two channels against each other.
+ *
  * <pre>
  *   mvn -q exec:java -Dexec.args="--dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist"
  * </pre>

@@ -49,14 +49,18 @@ class TrainMnistTest {
         System.out.printf(
                 "end-to-end: Fashion-MNIST 2000 images, 1 epoch, T=3: test accuracy %.4f in %.0f s%n",
                 r.testAccuracy, r.trainSeconds);
-        // measured 0.650 (seed 42); a 10-class chance level is 0.1
+        // measured 0.65-0.68 (seed 42); a 10-class chance level is 0.1
         assertTrue(r.testAccuracy > 0.5, "test accuracy " + r.testAccuracy);
         assertEquals(r.testAccuracy, r.accuracyByIterations[2], 1e-6, "T=3 twice");
 
         // the saved parameters reload into a fresh model and classify the same way
         try (Model model = Model.newInstance(TrainMnist.MODEL_NAME)) {
             FeedbackBlock block =
-                    ResNet18.builder().setNumClasses(10).optInChannels(1).optFbFilters(8).build();
+                    ResNet18.builder()
+                            .setNumClasses(10)
+                            .optInChannels(1)
+                            .optFbFilters(o.fbFilters)
+                            .build();
             model.setBlock(block);
             model.load(r.output, TrainMnist.MODEL_NAME);
             NDManager manager = model.getNDManager();
