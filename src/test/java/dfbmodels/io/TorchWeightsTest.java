@@ -163,10 +163,10 @@ class TorchWeightsTest {
     void weightsOfAnotherConfigurationAreRejectedWithShapes() throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
             FeedbackBlock fb16 = model(m, 16);
+            Path weights = Fixtures.dir().resolve(WEIGHTS);
             MalformedModelException e =
                     assertThrows(
-                            MalformedModelException.class,
-                            () -> TorchWeights.load(fb16, Fixtures.dir().resolve(WEIGHTS)));
+                            MalformedModelException.class, () -> TorchWeights.load(fb16, weights));
             assertTrue(
                     e.getMessage().contains("error_head.Q: expected (528, 528), found (520, 520)"),
                     e.getMessage());
