@@ -86,8 +86,8 @@ public final class TrainMnist {
         try {
             Result r = run(options);
             System.out.printf(
-                    "test accuracy %.4f (T=%d); parameters in %s; chart %s%n",
-                    r.testAccuracy, options.iterations, r.output, r.chart);
+                    "test accuracy %.4f (T=%d) after %.0f s of training; parameters in %s; chart %s%n",
+                    r.testAccuracy, options.iterations, r.trainSeconds, r.output, r.chart);
         } catch (IOException e) {
             System.err.println(e.getMessage());
             System.exit(1);
