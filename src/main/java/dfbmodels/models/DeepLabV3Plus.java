@@ -2,7 +2,6 @@ package dfbmodels.models;
 
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.LambdaBlock;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
@@ -94,25 +93,9 @@ public final class DeepLabV3Plus {
             validate();
             int e = blockType.expansion();
             NamedSequentialBlock frontend =
-                    new NamedSequentialBlock()
-                            .add(
-                                    "encoder",
-                                    new NamedSequentialBlock()
-                                            .add("conv1", Layers.conv(64, 7, 2, 3, 1))
-                                            .add("bn1", Layers.batchNorm())
-                                            .add("relu", Activation.reluBlock()));
-            NamedSequentialBlock encoder = new NamedSequentialBlock();
-            int[] planes = {64, 128, 256, 512};
-            int inplanes = 64 + fbFilters;
-            for (int i = 0; i < 4; i++) {
-                int stride = i == 0 || i == 3 ? 1 : 2;
-                int dilation = i == 3 ? 2 : 1;
-                encoder.add(
-                        "layer" + (i + 1),
-                        Layers.makeLayer(
-                                blockType, inplanes, planes[i], layers[i], stride, dilation));
-                inplanes = planes[i] * e;
-            }
+                    new NamedSequentialBlock().add("encoder", Layers.stem());
+            NamedSequentialBlock encoder =
+                    Layers.resnetLayers(blockType, 64 + fbFilters, 512, layers, true);
             int out = classFilters + fbFilters;
             DeepLabBody body = new DeepLabBody(encoder, new DeepLabV3PlusDecoder(512 * e, out));
             Conv2d head =

@@ -1,7 +1,6 @@
 package dfbmodels.models;
 
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.pooling.Pool;
 import dfbmodels.FeedbackBlock;
@@ -108,24 +107,14 @@ public final class FeedbackResNet {
             validate();
             int e = blockType.expansion();
             NamedSequentialBlock frontend =
-                    new NamedSequentialBlock()
-                            .add("conv1", Layers.conv(64, 7, 2, 3, 1))
-                            .add("bn1", Layers.batchNorm())
-                            .add("relu", Activation.reluBlock())
+                    Layers.stem()
                             .add(
                                     "maxpool",
                                     Pool.maxPool2dBlock(
                                             new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
-            int[] planes = {64, 128, 256, 512 + fbFilters};
-            int inplanes = 64 + fbFilters * e;
-            NamedSequentialBlock body = new NamedSequentialBlock();
-            for (int i = 0; i < 4; i++) {
-                body.add(
-                        "layer" + (i + 1),
-                        Layers.makeLayer(
-                                blockType, inplanes, planes[i], layers[i], i == 0 ? 1 : 2, 1));
-                inplanes = planes[i] * e;
-            }
+            NamedSequentialBlock body =
+                    Layers.resnetLayers(
+                            blockType, 64 + fbFilters * e, 512 + fbFilters, layers, false);
             NamedSequentialBlock readout =
                     new NamedSequentialBlock()
                             .add("avgpool", Pool.globalAvgPool2dBlock())

@@ -7,6 +7,7 @@ import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.training.initializer.XavierInitializer;
+import dfbmodels.nn.NamedSequentialBlock;
 
 /** Layer factories with torchvision's ResNet hyper-parameters and initialisation. */
 final class Layers {
@@ -86,6 +87,38 @@ final class Layers {
 
     static XavierInitializer kaiming(XavierInitializer.FactorType factor) {
         return new XavierInitializer(XavierInitializer.RandomType.GAUSSIAN, factor, 2f);
+    }
+
+    /** torchvision's ResNet stem without the max-pool: {@code conv1} 7×7/2 → {@code bn1} → ReLU. */
+    static NamedSequentialBlock stem() {
+        return new NamedSequentialBlock()
+                .add("conv1", conv(64, 7, 2, 3, 1))
+                .add("bn1", batchNorm())
+                .add("relu", ai.djl.nn.Activation.reluBlock());
+    }
+
+    /**
+     * {@code layer1..layer4} of a ResNet, widths 64, 128, 256 and {@code lastPlanes}; {@code
+     * layer1} takes {@code inplanes} channels, layers 2 and 3 have stride 2, and {@code layer4}
+     * stride 2 or, when {@code dilateLast}, stride 1 with dilation 2 (output stride 16).
+     */
+    static NamedSequentialBlock resnetLayers(
+            ResidualBlockType type,
+            int inplanes,
+            int lastPlanes,
+            int[] blocks,
+            boolean dilateLast) {
+        int[] planes = {64, 128, 256, lastPlanes};
+        NamedSequentialBlock layers = new NamedSequentialBlock();
+        for (int i = 0; i < 4; i++) {
+            boolean dilated = i == 3 && dilateLast;
+            int stride = i == 0 || dilated ? 1 : 2;
+            layers.add(
+                    "layer" + (i + 1),
+                    makeLayer(type, inplanes, planes[i], blocks[i], stride, dilated ? 2 : 1));
+            inplanes = planes[i] * type.expansion();
+        }
+        return layers;
     }
 
     /**
