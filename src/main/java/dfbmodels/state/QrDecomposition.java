@@ -9,14 +9,19 @@ import dev.ludovic.netlib.lapack.LAPACK;
 import org.netlib.util.intW;
 
 /**
- * Householder QR decomposition through LAPACK ({@code geqrf} + {@code orgqr}), the routines and
- * sign convention of {@code torch.linalg.qr}.
+ * Householder QR decomposition through LAPACK, with the reflectors and sign convention of {@code
+ * torch.linalg.qr}.
  *
  * <p>DJL exposes no QR, so the matrix is copied to the host and factored by netlib's LAPACK
  * binding: the system's native LAPACK when one is installed (e.g. Debian's {@code
  * libopenblas0-pthread}), otherwise a pure-Java fallback that is about 25 times slower (2,080 ×
- * 2,080 takes about 10 s instead of 0.4 s on two cores). float32 matrices are factored in single
+ * 2,080 takes about 10 s instead of 0.3 s on two cores). float32 matrices are factored in single
  * precision, like PyTorch does; everything else in double precision.
+ *
+ * <p>No transposition is needed: LAPACK reads the row-major {@code (m, n)} buffer as the
+ * column-major {@code Aᵀ}, whose LQ decomposition {@code Aᵀ = L·Qₗ} ({@code gelqf} + {@code orglq},
+ * the same Householder reflectors as {@code geqrf} on {@code A}) leaves {@code Q = Qₗᵀ} and {@code
+ * R = Lᵀ} in row-major order.
  */
 public final class QrDecomposition {
 
@@ -44,59 +49,28 @@ public final class QrDecomposition {
      *     {@code R} of shape {@code (n, n)}, in {@code a}'s manager, device and data type
      */
     public static NDList qr(NDArray a) {
-        Shape shape = a.getShape();
-        if (shape.dimension() != 2 || shape.get(0) < shape.get(1) || shape.get(1) < 1) {
-            throw new IllegalArgumentException(
-                    "QR needs a matrix of shape (m, n) with m >= n >= 1, got " + shape);
-        }
-        int m = Math.toIntExact(shape.get(0));
-        int n = Math.toIntExact(shape.get(1));
-        NDManager manager = a.getManager();
-        DataType type = a.getDataType();
-        if (type == DataType.FLOAT32) {
-            float[] cm = transposeToColumnMajor(a.toFloatArray(), m, n);
-            float[] r = new float[n * n];
-            floatQr(cm, m, n, r);
-            return new NDList(
-                    manager.create(fromColumnMajor(cm, m, n), new Shape(m, n))
-                            .toDevice(a.getDevice(), false),
-                    manager.create(fromColumnMajor(r, n, n), new Shape(n, n))
-                            .toDevice(a.getDevice(), false));
-        }
-        double[] cm =
-                transposeToColumnMajor(a.toType(DataType.FLOAT64, false).toDoubleArray(), m, n);
-        double[] r = new double[n * n];
-        doubleQr(cm, m, n, r);
-        NDArray q = manager.create(fromColumnMajor(cm, m, n), new Shape(m, n));
-        NDArray rr = manager.create(fromColumnMajor(r, n, n), new Shape(n, n));
-        return new NDList(
-                q.toType(type, false).toDevice(a.getDevice(), false),
-                rr.toType(type, false).toDevice(a.getDevice(), false));
+        int[] mn = checkShape(a);
+        int m = mn[0];
+        int n = mn[1];
+        Object host = toHost(a);
+        Object r = host instanceof float[] ? new float[n * n] : new double[n * n];
+        factor(host, m, n, r);
+        return new NDList(fromHost(a, host, a.getShape()), fromHost(a, r, new Shape(n, n)));
     }
 
     /**
      * Returns the orthogonal factor {@code Q} of {@code a}'s QR decomposition.
      *
-     * <p>For a square matrix no transposition is needed: LAPACK reads the row-major buffer as
-     * {@code aᵀ}, whose LQ decomposition {@code aᵀ = L·Qₗ} ({@code gelqf} + {@code orglq}, the same
-     * Householder reflectors as {@code geqrf} on {@code a}) gives {@code Qₗᵀ}, the QR factor of
-     * {@code a}, back in the same row-major buffer.
-     *
      * @param a the matrix of shape {@code (m, n)}, {@code m >= n}
      * @return {@code Q} of shape {@code (m, n)}, in {@code a}'s manager, device and data type
      */
     public static NDArray orthogonalFactor(NDArray a) {
-        Shape shape = a.getShape();
-        if (shape.dimension() != 2 || shape.get(0) != shape.get(1)) {
-            NDList qr = qr(a);
-            qr.get(1).close();
-            return qr.get(0);
-        }
-        return fromHost(a, orthogonalFactorOnHost(toHost(a), Math.toIntExact(shape.get(0))));
+        int[] mn = checkShape(a);
+        return fromHost(a, orthogonalFactorOnHost(toHost(a), mn[0], mn[1]), a.getShape());
     }
 
     /**
-     * Copies a square matrix to the host for {@link #orthogonalFactorOnHost}.
+     * Copies a matrix to the host for {@link #orthogonalFactorOnHost}.
      *
      * @param a the matrix
      * @return a row-major {@code float[]} (float32 input) or {@code double[]} (any other type)
@@ -108,149 +82,98 @@ public final class QrDecomposition {
     }
 
     /**
-     * Replaces a row-major square matrix on the host by the orthogonal factor of its QR
+     * Replaces a row-major {@code (m, n)} matrix on the host by the orthogonal factor of its QR
      * decomposition. Touches no NDArray, so it may run on any thread.
      *
      * @param rowMajor a {@code float[]} or {@code double[]} from {@link #toHost}
-     * @param n the matrix size
+     * @param m the number of rows
+     * @param n the number of columns, {@code <= m}
      * @return {@code rowMajor}, overwritten
      */
-    static Object orthogonalFactorOnHost(Object rowMajor, int n) {
-        if (rowMajor instanceof float[]) {
-            floatLq((float[]) rowMajor, n);
-        } else {
-            doubleLq((double[]) rowMajor, n);
-        }
+    static Object orthogonalFactorOnHost(Object rowMajor, int m, int n) {
+        factor(rowMajor, m, n, null);
         return rowMajor;
     }
 
     /**
-     * Creates an array like {@code like} from a host matrix of {@link #orthogonalFactorOnHost}.
+     * Creates an array like {@code like} from host values.
      *
-     * @param like gives the manager, shape, data type and device
-     * @param host the values
+     * @param like gives the manager, data type and device
+     * @param host the values, row-major
+     * @param shape the shape
      * @return the new array
      */
-    static NDArray fromHost(NDArray like, Object host) {
+    static NDArray fromHost(NDArray like, Object host, Shape shape) {
         NDManager manager = like.getManager();
         NDArray q =
                 host instanceof float[]
-                        ? manager.create((float[]) host, like.getShape())
-                        : manager.create((double[]) host, like.getShape())
-                                .toType(like.getDataType(), false);
+                        ? manager.create((float[]) host, shape)
+                        : manager.create((double[]) host, shape).toType(like.getDataType(), false);
         return q.toDevice(like.getDevice(), false);
     }
 
-    private static void doubleLq(double[] a, int n) {
-        double[] tau = new double[n];
-        intW info = new intW(0);
-        double[] query = new double[1];
-        LAPACK_INSTANCE.dgelqf(n, n, a, n, tau, query, -1, info);
-        double[] work = new double[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.dgelqf(n, n, a, n, tau, work, work.length, info);
-        check("dgelqf", info);
-        LAPACK_INSTANCE.dorglq(n, n, n, a, n, tau, query, -1, info);
-        work = new double[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.dorglq(n, n, n, a, n, tau, work, work.length, info);
-        check("dorglq", info);
-    }
-
-    private static void floatLq(float[] a, int n) {
-        float[] tau = new float[n];
-        intW info = new intW(0);
-        float[] query = new float[1];
-        LAPACK_INSTANCE.sgelqf(n, n, a, n, tau, query, -1, info);
-        float[] work = new float[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.sgelqf(n, n, a, n, tau, work, work.length, info);
-        check("sgelqf", info);
-        LAPACK_INSTANCE.sorglq(n, n, n, a, n, tau, query, -1, info);
-        work = new float[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.sorglq(n, n, n, a, n, tau, work, work.length, info);
-        check("sorglq", info);
-    }
-
-    // A is overwritten by Q (column-major, m x n); R receives the upper triangle (column-major).
-    private static void doubleQr(double[] a, int m, int n, double[] r) {
-        double[] tau = new double[n];
-        intW info = new intW(0);
-        double[] query = new double[1];
-        LAPACK_INSTANCE.dgeqrf(m, n, a, m, tau, query, -1, info);
-        double[] work = new double[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.dgeqrf(m, n, a, m, tau, work, work.length, info);
-        check("dgeqrf", info);
-        for (int j = 0; j < n; j++) {
-            for (int i = 0; i <= j; i++) {
-                r[i + j * n] = a[i + j * m];
-            }
+    private static int[] checkShape(NDArray a) {
+        Shape shape = a.getShape();
+        if (shape.dimension() != 2 || shape.get(0) < shape.get(1) || shape.get(1) < 1) {
+            throw new IllegalArgumentException(
+                    "QR needs a matrix of shape (m, n) with m >= n >= 1, got " + shape);
         }
-        LAPACK_INSTANCE.dorgqr(m, n, n, a, m, tau, query, -1, info);
-        work = new double[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.dorgqr(m, n, n, a, m, tau, work, work.length, info);
-        check("dorgqr", info);
+        return new int[] {Math.toIntExact(shape.get(0)), Math.toIntExact(shape.get(1))};
     }
 
-    private static void floatQr(float[] a, int m, int n, float[] r) {
-        float[] tau = new float[n];
+    /** Q overwrites {@code a} (row-major m×n); R (row-major n×n) goes to {@code r} if not null. */
+    private static void factor(Object a, int m, int n, Object r) {
         intW info = new intW(0);
-        float[] query = new float[1];
-        LAPACK_INSTANCE.sgeqrf(m, n, a, m, tau, query, -1, info);
-        float[] work = new float[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.sgeqrf(m, n, a, m, tau, work, work.length, info);
-        check("sgeqrf", info);
-        for (int j = 0; j < n; j++) {
-            for (int i = 0; i <= j; i++) {
-                r[i + j * n] = a[i + j * m];
+        if (a instanceof float[]) {
+            float[] buf = (float[]) a;
+            float[] tau = new float[n];
+            float[] query = new float[1];
+            LAPACK_INSTANCE.sgelqf(n, m, buf, n, tau, query, -1, info);
+            float[] work = new float[Math.max(1, (int) query[0])];
+            LAPACK_INSTANCE.sgelqf(n, m, buf, n, tau, work, work.length, info);
+            check("sgelqf", info);
+            if (r != null) {
+                upperTriangle(buf, (float[]) r, n);
             }
+            LAPACK_INSTANCE.sorglq(n, m, n, buf, n, tau, query, -1, info);
+            work = new float[Math.max(1, (int) query[0])];
+            LAPACK_INSTANCE.sorglq(n, m, n, buf, n, tau, work, work.length, info);
+            check("sorglq", info);
+        } else {
+            double[] buf = (double[]) a;
+            double[] tau = new double[n];
+            double[] query = new double[1];
+            LAPACK_INSTANCE.dgelqf(n, m, buf, n, tau, query, -1, info);
+            double[] work = new double[Math.max(1, (int) query[0])];
+            LAPACK_INSTANCE.dgelqf(n, m, buf, n, tau, work, work.length, info);
+            check("dgelqf", info);
+            if (r != null) {
+                upperTriangle(buf, (double[]) r, n);
+            }
+            LAPACK_INSTANCE.dorglq(n, m, n, buf, n, tau, query, -1, info);
+            work = new double[Math.max(1, (int) query[0])];
+            LAPACK_INSTANCE.dorglq(n, m, n, buf, n, tau, work, work.length, info);
+            check("dorglq", info);
         }
-        LAPACK_INSTANCE.sorgqr(m, n, n, a, m, tau, query, -1, info);
-        work = new float[Math.max(1, (int) query[0])];
-        LAPACK_INSTANCE.sorgqr(m, n, n, a, m, tau, work, work.length, info);
-        check("sorgqr", info);
+    }
+
+    // L sits in the lower triangle of the column-major n×n block, i.e. R = Lᵀ in the upper
+    // triangle of the first n row-major rows
+    private static void upperTriangle(float[] a, float[] r, int n) {
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(a, i * n + i, r, i * n + i, n - i);
+        }
+    }
+
+    private static void upperTriangle(double[] a, double[] r, int n) {
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(a, i * n + i, r, i * n + i, n - i);
+        }
     }
 
     private static void check(String routine, intW info) {
         if (info.val != 0) {
             throw new IllegalStateException("LAPACK " + routine + " failed with info=" + info.val);
         }
-    }
-
-    private static double[] transposeToColumnMajor(double[] rowMajor, int m, int n) {
-        double[] cm = new double[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                cm[i + j * m] = rowMajor[i * n + j];
-            }
-        }
-        return cm;
-    }
-
-    private static float[] transposeToColumnMajor(float[] rowMajor, int m, int n) {
-        float[] cm = new float[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                cm[i + j * m] = rowMajor[i * n + j];
-            }
-        }
-        return cm;
-    }
-
-    private static double[] fromColumnMajor(double[] cm, int m, int n) {
-        double[] rm = new double[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                rm[i * n + j] = cm[i + j * m];
-            }
-        }
-        return rm;
-    }
-
-    private static float[] fromColumnMajor(float[] cm, int m, int n) {
-        float[] rm = new float[m * n];
-        for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) {
-                rm[i * n + j] = cm[i + j * m];
-            }
-        }
-        return rm;
     }
 }

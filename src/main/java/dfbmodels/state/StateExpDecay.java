@@ -152,7 +152,8 @@ public class StateExpDecay extends AbstractBlock {
     public Future<Object> reorthogonalizeAsync(ParameterStore parameterStore, Device device) {
         NDArray qArr = parameterStore.getValue(q, device, true);
         Object host = QrDecomposition.toHost(qArr);
-        return QR_THREAD.submit(() -> QrDecomposition.orthogonalFactorOnHost(host, channels));
+        return QR_THREAD.submit(
+                () -> QrDecomposition.orthogonalFactorOnHost(host, channels, channels));
     }
 
     /**
@@ -191,14 +192,14 @@ public class StateExpDecay extends AbstractBlock {
                         pendingQ != null
                                 ? pendingQ.get()
                                 : QrDecomposition.orthogonalFactorOnHost(
-                                        QrDecomposition.toHost(qArr), channels);
+                                        QrDecomposition.toHost(qArr), channels, channels);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while re-orthogonalising Q", e);
             } catch (ExecutionException e) {
                 throw new IllegalStateException("QR of Q failed", e.getCause());
             }
-            try (NDArray orth = QrDecomposition.fromHost(qArr, host)) {
+            try (NDArray orth = QrDecomposition.fromHost(qArr, host, qArr.getShape())) {
                 qArr.set(orth.toByteBuffer());
             }
         }
