@@ -14,7 +14,6 @@ import ai.djl.util.PairList;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
 import dfbmodels.state.StateExpDecay;
-import java.util.concurrent.Future;
 
 /**
  * The unrolled feedback loop of a Deep Feedback Model.
@@ -88,7 +87,11 @@ public class FeedbackBlock extends AbstractBlock {
         errorHead =
                 addChildBlock(
                         "error_head",
-                        new StateExpDecay(getStateChannels(), builder.tau, builder.alpha));
+                        new StateExpDecay(
+                                getStateChannels(),
+                                builder.tau,
+                                builder.alpha,
+                                builder.uniformShortcut));
         layernormError =
                 addChildBlock(
                         "layernorm_error",
@@ -302,11 +305,10 @@ public class FeedbackBlock extends AbstractBlock {
             }
         }
         NDManager manager = x.getManager();
-        // Q's QR (training, t = 0) runs on the host while the frontend and first body pass run
-        Future<Object> pendingQ =
-                training && steps > 0 && ASYNC_QR
-                        ? errorHead.reorthogonalizeAsync(ps, x.getDevice())
-                        : null;
+        // Q's QR, when needed (training, t = 0), runs on the host while the frontend and first
+        // body pass run
+        StateExpDecay.TrainingPlan plan =
+                training && steps > 0 ? errorHead.planTraining(ps, x, ASYNC_QR) : null;
         NDArray x0 = frontend.forward(ps, new NDList(x), training).head();
         Shape x0Shape = x0.getShape();
         NDList outputs = new NDList();
@@ -326,7 +328,7 @@ public class FeedbackBlock extends AbstractBlock {
                 if (h != null) {
                     step.tempAttachAll(h);
                 }
-                next = step(ps, x0, h, t, training, t == 0 ? pendingQ : null);
+                next = step(ps, x0, h, t, training, plan);
                 if (atol > 0 && t < last) {
                     double sum = next.abs().sum().toType(DataType.FLOAT64, false).getDouble();
                     converged = t > 0 && Math.abs(sum - previous) <= atol;
@@ -357,7 +359,7 @@ public class FeedbackBlock extends AbstractBlock {
             NDArray h,
             int t,
             boolean training,
-            Future<Object> pendingQ) {
+            StateExpDecay.TrainingPlan plan) {
         Shape x0Shape = x0.getShape();
         NDArray fb;
         if (h == null) {
@@ -384,7 +386,7 @@ public class FeedbackBlock extends AbstractBlock {
                 body.forward(ps, new NDList(NDArrays.concat(new NDList(x0, f), 1)), training)
                         .head();
         NDArray e = layernormError.forward(ps, new NDList(y), training).head();
-        NDArray update = errorHead.apply(ps, e, t, training, pendingQ);
+        NDArray update = errorHead.apply(ps, e, t, training, plan);
         return h == null ? update : h.add(update);
     }
 
@@ -425,6 +427,7 @@ public class FeedbackBlock extends AbstractBlock {
         private float atol = 1e-2f;
         private float tau = 1f;
         private float alpha = 1f;
+        private boolean uniformShortcut = true;
         private float initialStateStd;
         private int inChannels = -1;
         private int sizeMultiple = 1;
@@ -587,6 +590,20 @@ public class FeedbackBlock extends AbstractBlock {
          */
         public Builder optAlpha(float alpha) {
             this.alpha = alpha;
+            return this;
+        }
+
+        /**
+         * Sets whether training skips {@code Q} while {@code |S|} is uniform (default {@code
+         * true}): outputs and gradients are unchanged, {@code Q} is neither trained nor
+         * re-orthogonalised at every step. {@code false} follows the original's updates of {@code
+         * Q} exactly, at the cost of a QR per training step. See {@link StateExpDecay}.
+         *
+         * @param uniformShortcut whether to use the uniform shortcut
+         * @return this builder
+         */
+        public Builder optUniformShortcut(boolean uniformShortcut) {
+            this.uniformShortcut = uniformShortcut;
             return this;
         }
 

@@ -41,6 +41,10 @@ class FeedbackBlockTest {
 
     /** A tiny DFM: conv frontend, one strided conv as body, pooled linear readout. */
     static FeedbackBlock tiny(int iterations, float atol) {
+        return tiny(iterations, atol, true);
+    }
+
+    static FeedbackBlock tiny(int iterations, float atol, boolean uniformShortcut) {
         return FeedbackBlock.builder()
                 .setFrontend(new SequentialBlock().add(conv(4, 1)).add(Activation.reluBlock()))
                 .setBody(new SequentialBlock().add(conv(CLASS_CHANNELS + FB, 2)))
@@ -56,6 +60,7 @@ class FeedbackBlockTest {
                 .optIterations(iterations)
                 .optAtol(atol)
                 .optTau(TAU)
+                .optUniformShortcut(uniformShortcut)
                 .build();
     }
 
@@ -338,6 +343,60 @@ class FeedbackBlockTest {
                 }
                 assertTrue(last < 0.5f * first, "loss " + first + " -> " + last);
             }
+        }
+    }
+
+    @Test
+    void uniformShortcutTrainsLikeTheOriginalButLeavesQAlone() {
+        float[][] losses = new float[2][6];
+        for (int run = 0; run < 2; run++) {
+            boolean shortcut = run == 0;
+            Engine.getInstance().setRandomSeed(5);
+            try (Model model = Model.newInstance("toy");
+                    NDManager m = NDManager.newBaseManager()) {
+                FeedbackBlock block = tiny(3, 0f, shortcut);
+                model.setBlock(block);
+                DefaultTrainingConfig config =
+                        new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                                .optOptimizer(
+                                        Optimizer.adam()
+                                                .optLearningRateTracker(Tracker.fixed(0.01f))
+                                                .build());
+                try (Trainer trainer = model.newTrainer(config)) {
+                    Shape in = new Shape(16, 3, 8, 8);
+                    trainer.initialize(in);
+                    NDArray labels = m.arange(16).toType(DataType.INT32, false).mod(3);
+                    NDArray x = m.randomNormal(in);
+                    NDArray q = block.getStateOp().getParameters().get("Q").getArray();
+                    NDArray qAfterFirstStep = null;
+                    for (int i = 0; i < losses[run].length; i++) {
+                        try (GradientCollector gc = trainer.newGradientCollector()) {
+                            NDArray pred = trainer.forward(new NDList(x)).head();
+                            NDArray loss =
+                                    trainer.getLoss()
+                                            .evaluate(new NDList(labels), new NDList(pred));
+                            gc.backward(loss);
+                            losses[run][i] = loss.getFloat();
+                        }
+                        trainer.step();
+                        if (i == 0) {
+                            qAfterFirstStep = q.duplicate();
+                        }
+                    }
+                    float moved = q.sub(qAfterFirstStep).abs().max().getFloat();
+                    if (shortcut) {
+                        assertEquals(0f, moved, "Adam leaves Q alone under the shortcut");
+                    } else {
+                        assertTrue(moved > 1e-3f, "Q is trained without the shortcut: " + moved);
+                    }
+                }
+            }
+        }
+        // the loss moves (2.42 -> 1.15 here) and both runs agree to rounding
+        assertTrue(
+                losses[0][5] < 0.6f * losses[0][0], "loss " + losses[0][0] + " -> " + losses[0][5]);
+        for (int i = 0; i < losses[0].length; i++) {
+            assertEquals(losses[1][i], losses[0][i], 1e-5 * losses[1][i], "loss at step " + i);
         }
     }
 

@@ -23,6 +23,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     private float atol = 1e-2f;
     private boolean checkFinite;
     private float initialStateStd;
+    private boolean uniformShortcut = true;
 
     /**
      * Creates a builder.
@@ -132,6 +133,20 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     }
 
     /**
+     * Sets whether training skips the state operator's {@code Q} while {@code |S|} is uniform
+     * (default {@code true}; outputs and gradients are unchanged). {@code false} trains {@code Q}
+     * and re-orthogonalises it at every training step, exactly as the original. See {@link
+     * dfbmodels.state.StateExpDecay}.
+     *
+     * @param uniformShortcut whether to use the uniform shortcut
+     * @return this builder
+     */
+    public T optUniformShortcut(boolean uniformShortcut) {
+        this.uniformShortcut = uniformShortcut;
+        return self();
+    }
+
+    /**
      * Checks the shared settings that the loop does not check itself.
      *
      * @throws IllegalArgumentException naming the setting and its value
@@ -149,7 +164,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
 
     /**
      * Returns a loop builder carrying the shared settings (T, atol, tau, input channels, NaN check,
-     * initial state); iterations and tau are validated there.
+     * initial state, uniform shortcut); iterations and tau are validated there.
      *
      * @return a {@link FeedbackBlock} builder
      */
@@ -160,6 +175,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
                 .optTau(tau)
                 .optInChannels(inChannels)
                 .optCheckFinite(checkFinite)
-                .optInitialStateStd(initialStateStd);
+                .optInitialStateStd(initialStateStd)
+                .optUniformShortcut(uniformShortcut);
     }
 }

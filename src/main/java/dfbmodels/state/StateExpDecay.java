@@ -1,9 +1,10 @@
 package dfbmodels.state;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
@@ -11,6 +12,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.PairList;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,6 +35,18 @@ import java.util.concurrent.Future;
  * by the orthogonal factor of its QR decomposition, as the original does after every optimiser
  * step. The step is passed through {@code forward}'s {@code PairList} under {@link #STEP}, or with
  * {@link #apply(ParameterStore, NDArray, int, boolean)}.
+ *
+ * <p><b>Uniform shortcut</b> (on by default, see {@link #isUniformShortcut()}): while {@code |S|}
+ * is uniform, {@code d} is one number and {@code Qᵀ·diag(d)·Q = d·I} for the orthogonal {@code Q}
+ * of every training forward, so {@code Q} influences nothing but its own updates. A training
+ * forward then computes {@code d·x}: {@code Q} takes no part, gets a zero gradient (so Adam leaves
+ * it unchanged), and is re-orthogonalised only when it is not orthogonal (checked on a probe
+ * vector: {@code |QᵀQv − v| / |v|}), e.g. after loading weights saved between an optimiser step and
+ * the next forward, or when weight decay has shrunk it. Outputs and every other gradient equal the
+ * original's to rounding; only {@code Q}'s own trajectory differs (it stays put instead of
+ * wandering among orthogonal matrices). With the shortcut off, or with non-uniform {@code S},
+ * training follows the original exactly: QR at every training forward, both products, {@code Q}
+ * trained. Inference always uses {@code Q} as stored.
  */
 public class StateExpDecay extends AbstractBlock {
 
@@ -39,6 +54,12 @@ public class StateExpDecay extends AbstractBlock {
     public static final String STEP = "step";
 
     private static final byte VERSION = 1;
+
+    // |QᵀQv − v| / |v| below which Q counts as orthogonal. Measured for n = 24 to 2,080: LAPACK's
+    // factors and the initialiser's give 3e-7 to 9e-7 (float32) and 2e-15 (float64); a Q moved by
+    // one Adam step of 1e-3 per element gives 8e-3 to 6e-2
+    private static final double ORTHOGONAL_TOL_FLOAT32 = 1e-5;
+    private static final double ORTHOGONAL_TOL_FLOAT64 = 1e-12;
 
     // LAPACK runs here, beside LibTorch's threads, while the first step's forward pass proceeds
     private static final ExecutorService QR_THREAD =
@@ -50,10 +71,22 @@ public class StateExpDecay extends AbstractBlock {
                     });
 
     private final int channels;
+    private final boolean uniformShortcut;
     private final Parameter q;
     private final Parameter s;
     private final Parameter tau;
     private final Parameter alpha;
+
+    /**
+     * Creates the operator for {@code channels} channels, with the uniform shortcut.
+     *
+     * @param channels the number of channels {@code C}
+     * @param tau the time constant, positive (default of the original: 1)
+     * @param alpha the exponent of {@code |S|} (default of the original: 1)
+     */
+    public StateExpDecay(int channels, float tau, float alpha) {
+        this(channels, tau, alpha, true);
+    }
 
     /**
      * Creates the operator for {@code channels} channels.
@@ -61,9 +94,12 @@ public class StateExpDecay extends AbstractBlock {
      * @param channels the number of channels {@code C}
      * @param tau the time constant, positive (default of the original: 1)
      * @param alpha the exponent of {@code |S|} (default of the original: 1)
+     * @param uniformShortcut whether training skips {@code Q} while {@code |S|} is uniform (see the
+     *     class description); {@code false} follows the original's {@code Q} updates exactly
      */
-    public StateExpDecay(int channels, float tau, float alpha) {
+    public StateExpDecay(int channels, float tau, float alpha, boolean uniformShortcut) {
         super(VERSION);
+        this.uniformShortcut = uniformShortcut;
         if (channels <= 0) {
             throw new IllegalArgumentException("channels must be positive, got " + channels);
         }
@@ -106,6 +142,15 @@ public class StateExpDecay extends AbstractBlock {
         return channels;
     }
 
+    /**
+     * Returns whether training skips {@code Q} while {@code |S|} is uniform.
+     *
+     * @return whether the uniform shortcut is on
+     */
+    public boolean isUniformShortcut() {
+        return uniformShortcut;
+    }
+
     /** {@inheritDoc} */
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
@@ -132,7 +177,8 @@ public class StateExpDecay extends AbstractBlock {
      * @param parameterStore the parameter store
      * @param x the input of shape {@code (B, C, H, W)}
      * @param t the step index, {@code >= 0}
-     * @param training whether in training mode (re-orthogonalises {@code Q} when {@code t == 0})
+     * @param training whether in training mode (re-orthogonalises {@code Q} when {@code t == 0},
+     *     unless the uniform shortcut finds it orthogonal already)
      * @return the output, same shape as {@code x}
      */
     public NDArray apply(ParameterStore parameterStore, NDArray x, int t, boolean training) {
@@ -140,39 +186,56 @@ public class StateExpDecay extends AbstractBlock {
     }
 
     /**
-     * Starts computing the orthogonal factor of {@code Q}'s QR decomposition on a background
-     * thread, so that it overlaps with the network's first step; pass the result to {@link
-     * #apply(ParameterStore, NDArray, int, boolean, Future)} at {@code t == 0}. Only {@code Q}'s
-     * copy to the host happens on the calling thread.
+     * Decides, once per training forward, whether {@code Q} needs its QR and whether the uniform
+     * shortcut applies, and starts the QR if needed; pass the result to every step's {@link
+     * #apply(ParameterStore, NDArray, int, boolean, TrainingPlan)}. With the shortcut on, reads two
+     * numbers back to the host; when a QR is needed, {@code Q} itself.
      *
      * @param parameterStore the parameter store
-     * @param device the device of the forward pass
-     * @return the pending factor
+     * @param like gives the device and manager of the forward pass
+     * @param async whether the QR runs on a background thread, overlapping the first step
+     * @return the plan of this forward
      */
-    public Future<Object> reorthogonalizeAsync(ParameterStore parameterStore, Device device) {
-        NDArray qArr = parameterStore.getValue(q, device, true);
+    public TrainingPlan planTraining(ParameterStore parameterStore, NDArray like, boolean async) {
+        NDArray qArr = parameterStore.getValue(q, like.getDevice(), true);
+        NDArray sArr = parameterStore.getValue(s, like.getDevice(), true);
+        boolean uniform = false;
+        boolean orthogonal = false;
+        if (uniformShortcut) {
+            double[] check = uniformityAndOrthogonality(qArr, sArr, like.getManager());
+            uniform = check[0] == 0;
+            orthogonal = check[1] <= orthogonalTolerance(qArr.getDataType());
+        }
+        if (uniform && orthogonal) {
+            return new TrainingPlan(true, null);
+        }
         Object host = QrDecomposition.toHost(qArr);
-        return QR_THREAD.submit(
-                () -> QrDecomposition.orthogonalFactorOnHost(host, channels, channels));
+        Future<Object> pending =
+                async
+                        ? QR_THREAD.submit(
+                                () ->
+                                        QrDecomposition.orthogonalFactorOnHost(
+                                                host, channels, channels))
+                        : CompletableFuture.completedFuture(
+                                QrDecomposition.orthogonalFactorOnHost(host, channels, channels));
+        return new TrainingPlan(uniform, pending);
     }
 
     /**
-     * Applies the operator at step {@code t}, taking {@code Q}'s re-orthogonalised value from
-     * {@code pendingQ} (see {@link #reorthogonalizeAsync}) when {@code training && t == 0}.
+     * Applies the operator at step {@code t} as {@code plan} (from {@link #planTraining}) says: at
+     * {@code t == 0} it writes the pending QR factor into {@code Q}, and with the uniform shortcut
+     * it computes {@code d·x}. In training without a plan, one is made for this call (with the QR
+     * only at {@code t == 0}, as the original); the plan is ignored in inference.
      *
      * @param parameterStore the parameter store
      * @param x the input of shape {@code (B, C, H, W)}
      * @param t the step index, {@code >= 0}
      * @param training whether in training mode
-     * @param pendingQ the pending factor, or {@code null} to compute it now
+     * @param plan the plan of this training forward, or {@code null}
      * @return the output, same shape as {@code x}
      */
     public NDArray apply(
-            ParameterStore parameterStore,
-            NDArray x,
-            int t,
-            boolean training,
-            Future<Object> pendingQ) {
+            ParameterStore parameterStore, NDArray x, int t, boolean training, TrainingPlan plan) {
         Shape shape = x.getShape();
         if (shape.dimension() != 4 || shape.get(1) != channels) {
             throw new IllegalArgumentException(
@@ -185,23 +248,18 @@ public class StateExpDecay extends AbstractBlock {
             throw new IllegalArgumentException("step t must be >= 0, got " + t);
         }
         NDArray qArr = parameterStore.getValue(q, x.getDevice(), training);
-        if (training && t == 0) {
-            Object host;
-            try {
-                host =
-                        pendingQ != null
-                                ? pendingQ.get()
-                                : QrDecomposition.orthogonalFactorOnHost(
-                                        QrDecomposition.toHost(qArr), channels, channels);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while re-orthogonalising Q", e);
-            } catch (ExecutionException e) {
-                throw new IllegalStateException("QR of Q failed", e.getCause());
+        boolean shortcut = false;
+        if (training) {
+            if (plan == null) {
+                plan =
+                        t == 0
+                                ? planTraining(parameterStore, x, false)
+                                : planStep(parameterStore, qArr, x);
             }
-            try (NDArray orth = QrDecomposition.fromHost(qArr, host, qArr.getShape())) {
-                qArr.set(orth.toByteBuffer());
+            if (t == 0 && plan.pendingQ != null) {
+                writeOrthogonalFactor(qArr, plan.pendingQ);
             }
+            shortcut = plan.shortcut;
         }
         NDArray sArr = parameterStore.getValue(s, x.getDevice(), training);
         NDArray tauArr = parameterStore.getValue(tau, x.getDevice(), training);
@@ -211,22 +269,86 @@ public class StateExpDecay extends AbstractBlock {
         try (NDManager scope = x.getManager().newSubManager()) {
             scope.tempAttachAll(qArr, sArr, tauArr, alphaArr);
             NDArray d = decay(sArr, tauArr, alphaArr, t);
-            long b = shape.get(0);
-            long pixels = shape.get(2) * shape.get(3);
-            // every pixel of the batch as one column: two plain GEMMs read Q once each, where a
-            // batched (C, C) x (B, C, HW) product would expand Q (and its gradient) B times
-            NDArray columns =
-                    x.reshape(b, channels, pixels).transpose(1, 0, 2).reshape(channels, -1);
-            NDArray z = qArr.matMul(columns).mul(d.reshape(channels, 1));
-            NDArray out =
-                    qArr.transpose()
-                            .matMul(z)
-                            .reshape(channels, b, pixels)
-                            .transpose(1, 0, 2)
-                            .reshape(shape);
+            NDArray out;
+            if (shortcut) {
+                out = x.mul(d.reshape(1, channels, 1, 1));
+            } else {
+                long b = shape.get(0);
+                long pixels = shape.get(2) * shape.get(3);
+                // every pixel of the batch as one column: two plain GEMMs read Q once each, where
+                // a batched (C, C) x (B, C, HW) product would expand Q (and its gradient) B times
+                NDArray columns =
+                        x.reshape(b, channels, pixels).transpose(1, 0, 2).reshape(channels, -1);
+                NDArray z = qArr.matMul(columns).mul(d.reshape(channels, 1));
+                out =
+                        qArr.transpose()
+                                .matMul(z)
+                                .reshape(channels, b, pixels)
+                                .transpose(1, 0, 2)
+                                .reshape(shape);
+            }
             out.attach(x.getManager());
             return out;
         }
+    }
+
+    /** A step after t = 0 of a forward that gave no plan: no QR, shortcut if Q already fits. */
+    private TrainingPlan planStep(ParameterStore parameterStore, NDArray qArr, NDArray like) {
+        if (!uniformShortcut) {
+            return new TrainingPlan(false, null);
+        }
+        NDArray sArr = parameterStore.getValue(s, like.getDevice(), true);
+        double[] check = uniformityAndOrthogonality(qArr, sArr, like.getManager());
+        boolean fits = check[0] == 0 && check[1] <= orthogonalTolerance(qArr.getDataType());
+        return new TrainingPlan(fits, null);
+    }
+
+    private static void writeOrthogonalFactor(NDArray qArr, Future<Object> pendingQ) {
+        Object host;
+        try {
+            host = pendingQ.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while re-orthogonalising Q", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("QR of Q failed", e.getCause());
+        }
+        try (NDArray orth = QrDecomposition.fromHost(qArr, host, qArr.getShape())) {
+            qArr.set(orth.toByteBuffer());
+        }
+    }
+
+    /**
+     * Returns {@code max|S| − min|S|} and {@code |QᵀQv − v| / |v|} for a fixed probe vector {@code
+     * v}, in one read-back.
+     */
+    private double[] uniformityAndOrthogonality(NDArray qArr, NDArray sArr, NDManager manager) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray qd = qArr.stopGradient();
+            NDArray absS = sArr.stopGradient().abs();
+            scope.tempAttachAll(qd, absS);
+            NDArray v = scope.create(probe(channels), new Shape(channels, 1));
+            v = v.toType(qd.getDataType(), false);
+            NDArray residual = qd.transpose().matMul(qd.matMul(v)).sub(v).norm().div(v.norm());
+            NDArray spread = absS.max().sub(absS.min());
+            return NDArrays.stack(new NDList(spread, residual))
+                    .toType(DataType.FLOAT64, false)
+                    .toDoubleArray();
+        }
+    }
+
+    // a fixed pseudo-random vector: deterministic, and it leaves the engine's random stream alone
+    private static double[] probe(int n) {
+        Random random = new Random(0x5eed);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = random.nextGaussian();
+        }
+        return v;
+    }
+
+    private static double orthogonalTolerance(DataType type) {
+        return type == DataType.FLOAT32 ? ORTHOGONAL_TOL_FLOAT32 : ORTHOGONAL_TOL_FLOAT64;
     }
 
     /**
@@ -241,5 +363,38 @@ public class StateExpDecay extends AbstractBlock {
     static NDArray decay(NDArray s, NDArray tau, NDArray alpha, int t) {
         NDArray rate = s.abs().pow(alpha).mul(tau.pow(-1).neg());
         return rate.mul(t).exp();
+    }
+
+    /**
+     * What one training forward does with {@code Q}: whether the uniform shortcut applies and the
+     * QR factor to write into {@code Q} at {@code t == 0}, if any. Made by {@link #planTraining}.
+     */
+    public static final class TrainingPlan {
+
+        private final boolean shortcut;
+        private final Future<Object> pendingQ;
+
+        TrainingPlan(boolean shortcut, Future<Object> pendingQ) {
+            this.shortcut = shortcut;
+            this.pendingQ = pendingQ;
+        }
+
+        /**
+         * Returns whether this forward computes {@code d·x} without {@code Q}.
+         *
+         * @return whether the uniform shortcut applies
+         */
+        public boolean isShortcut() {
+            return shortcut;
+        }
+
+        /**
+         * Returns whether {@code Q} is re-orthogonalised in this forward.
+         *
+         * @return whether a QR was started
+         */
+        public boolean reorthogonalizes() {
+            return pendingQ != null;
+        }
     }
 }

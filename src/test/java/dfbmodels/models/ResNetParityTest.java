@@ -18,20 +18,23 @@ import dfbmodels.io.TorchNames;
 import dfbmodels.io.TorchWeights;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Parity with the PyTorch original on {@code ../shared/fixtures/resnet18_fb8_32.*}. */
 class ResNetParityTest {
 
     private static final String WEIGHTS = "resnet18_fb8_32.weights.safetensors";
 
-    private static FeedbackBlock resnet18(NDManager m, DataType type, NDArray input)
-            throws Exception {
+    private static FeedbackBlock resnet18(
+            NDManager m, DataType type, NDArray input, boolean uniformShortcut) throws Exception {
         FeedbackBlock model =
                 ResNet18.builder()
                         .setNumClasses(10)
                         .optFbFilters(8)
                         .optIterations(3)
                         .optAtol(0f)
+                        .optUniformShortcut(uniformShortcut)
                         .build();
         model.initialize(m, type, input.getShape());
         TorchWeights.load(model, Fixtures.dir().resolve(WEIGHTS));
@@ -52,7 +55,7 @@ class ResNetParityTest {
         try (NDManager m = NDManager.newBaseManager()) {
             NDList ref = Fixtures.load(m, io);
             NDArray input = ref.get("input");
-            FeedbackBlock model = resnet18(m, DataType.FLOAT32, input);
+            FeedbackBlock model = resnet18(m, DataType.FLOAT32, input, true);
             NDList out =
                     model.forward(
                             new ParameterStore(m, false), new NDList(input), false, returnStates());
@@ -64,14 +67,18 @@ class ResNetParityTest {
         }
     }
 
-    @Test
-    void trainFloat64MatchesLossGradientsAndRunningStatistics() throws Exception {
+    // S is uniform here, so the shortcut applies; without it, training runs the QR and both
+    // products as the original
+    @ParameterizedTest(name = "uniformShortcut={0}")
+    @ValueSource(booleans = {true, false})
+    void trainFloat64MatchesLossGradientsAndRunningStatistics(boolean uniformShortcut)
+            throws Exception {
         String io = "resnet18_fb8_32.train.io.safetensors";
         assertEquals("float64", Fixtures.metadata(io).get("dtype"));
         try (NDManager m = NDManager.newBaseManager()) {
             NDList ref = Fixtures.load(m, io);
             NDArray input = ref.get("input");
-            FeedbackBlock model = resnet18(m, DataType.FLOAT64, input);
+            FeedbackBlock model = resnet18(m, DataType.FLOAT64, input, uniformShortcut);
             Map<String, Parameter> params = TorchNames.of(model);
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
                 NDList out =

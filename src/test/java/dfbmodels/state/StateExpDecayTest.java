@@ -3,12 +3,15 @@ package dfbmodels.state;
 import static dfbmodels.Fixtures.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import dfbmodels.Fixtures;
 import java.io.IOException;
@@ -201,6 +204,97 @@ class StateExpDecayTest {
             assertEquals(
                     "StateExpDecay expects input of shape (B, 8, H, W), got (1, 6, 2, 2)",
                     e.getMessage());
+        }
+    }
+
+    @Test
+    void uniformShortcutComputesDTimesXWithoutQ() {
+        int c = 12;
+        Shape shape = new Shape(2, c, 3, 4);
+        float tau = 0.5f;
+        float alpha = 2f;
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomNormal(shape);
+            NDArray w = m.randomNormal(shape);
+            // |S| uniform with mixed signs; Q an exactly orthogonal rotation
+            NDArray sValues = m.create(new float[] {0.7f, -0.7f}).tile(c / 2);
+            NDArray rotation = QrDecomposition.orthogonalFactor(m.randomNormal(new Shape(c, c)));
+            NDArray[] outs = new NDArray[2];
+            NDArray[] xGrads = new NDArray[2];
+            for (int i = 0; i < 2; i++) {
+                boolean shortcut = i == 0;
+                StateExpDecay op = new StateExpDecay(c, tau, alpha, shortcut);
+                op.initialize(m, DataType.FLOAT32, shape);
+                setParam(op, "Q", rotation);
+                setParam(op, "S", sValues);
+                ParameterStore ps = new ParameterStore(m, false);
+                StateExpDecay.TrainingPlan plan = op.planTraining(ps, x, false);
+                assertEquals(shortcut, plan.isShortcut());
+                assertEquals(!shortcut, plan.reorthogonalizes());
+                NDArray input = x.duplicate();
+                input.setRequiresGradient(true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray sum = null;
+                    for (int t = 0; t < 3; t++) {
+                        NDArray out = op.apply(ps, input, t, true, plan);
+                        // d = exp(-t/tau * 0.7^2) for every channel
+                        double d = Math.exp(-t / tau * 0.49);
+                        assertClose("d*x at t=" + t, out, x.mul(d), shortcut ? 1e-6 : 1e-5);
+                        sum = sum == null ? out : sum.add(out);
+                    }
+                    outs[i] = sum;
+                    gc.backward(sum.mul(w).sum());
+                }
+                double dSum = 1 + Math.exp(-0.49 / tau) + Math.exp(-0.98 / tau);
+                xGrads[i] = input.getGradient().duplicate();
+                assertClose("dL/dx", xGrads[i], w.mul(dSum), 1e-5);
+                float qGrad =
+                        op.getParameters().get("Q").getArray().getGradient().abs().max().getFloat();
+                if (shortcut) {
+                    assertEquals(0f, qGrad, "Q takes no part in the shortcut");
+                } else {
+                    assertTrue(qGrad > 1e-2, "Q is trained without the shortcut: " + qGrad);
+                }
+            }
+            assertClose("outputs with and without the shortcut", outs[0], outs[1], 1e-5);
+            assertClose("gradients with and without the shortcut", xGrads[0], xGrads[1], 1e-5);
+        }
+    }
+
+    @Test
+    void uniformShortcutKeepsAnOrthogonalQAndReorthogonalisesAnyOther() {
+        int c = 6;
+        Shape shape = new Shape(1, c, 2, 2);
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.randomNormal(shape);
+            NDArray minusEye = m.eye(c).neg();
+            // LAPACK's QR of -I is I * (-I): the original's training forward turns Q = -I into I
+            StateExpDecay exact = new StateExpDecay(c, 1f, 1f, false);
+            exact.initialize(m, DataType.FLOAT32, shape);
+            setParam(exact, "Q", minusEye);
+            exact.apply(new ParameterStore(m, false), x, 0, true);
+            assertClose("QR(-I)", exact.getParameters().get("Q").getArray(), m.eye(c), 0);
+            // the shortcut leaves an orthogonal Q as it is (any orthogonal Q gives d*x)
+            StateExpDecay op = new StateExpDecay(c, 1f, 1f, true);
+            op.initialize(m, DataType.FLOAT32, shape);
+            NDArray q = op.getParameters().get("Q").getArray();
+            setParam(op, "Q", minusEye);
+            ParameterStore ps = new ParameterStore(m, false);
+            assertClose("t=0", op.apply(ps, x, 0, true), x, 0);
+            assertClose("Q kept", q, minusEye, 0);
+            // a Q that is not orthogonal (e.g. saved after an optimiser step) is replaced by its
+            // QR factor, as the original does
+            NDArray perturbed =
+                    minusEye.add(m.randomNormal(0f, 1e-3f, new Shape(c, c), DataType.FLOAT32));
+            setParam(op, "Q", perturbed);
+            StateExpDecay.TrainingPlan plan = op.planTraining(ps, x, false);
+            assertTrue(plan.isShortcut() && plan.reorthogonalizes());
+            assertClose("t=0", op.apply(ps, x, 0, true, plan), x, 0);
+            assertClose("Q = qr(Q).Q", q, QrDecomposition.orthogonalFactor(perturbed), 0);
+            // non-uniform S: the general op, whatever the option
+            setParam(op, "S", m.arange(1f, c + 1f));
+            plan = op.planTraining(ps, x, false);
+            assertTrue(!plan.isShortcut() && plan.reorthogonalizes());
         }
     }
 

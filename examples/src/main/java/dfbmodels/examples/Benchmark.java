@@ -74,6 +74,7 @@ public final class Benchmark {
         int fb = -1;
         int classes = 10;
         boolean profile;
+        boolean uniformShortcut = true;
         String child;
 
         static Config parse(String[] args) {
@@ -119,6 +120,9 @@ public final class Benchmark {
                     case "--profile":
                         c.profile = Boolean.parseBoolean(v);
                         break;
+                    case "--uniform-shortcut":
+                        c.uniformShortcut = Boolean.parseBoolean(v);
+                        break;
                     case "--child":
                         c.child = v;
                         break;
@@ -129,7 +133,8 @@ public final class Benchmark {
                                         + "; options: --model resnet18|resnet34|resnet50|deeplabv3plus"
                                         + " --size N | --height N --width N, --batch N, --device"
                                         + " cpu|gpu, --iterations 1,5,..., --warmup N, --repeats N,"
-                                        + " --fb-filters N, --classes N, --profile true|false");
+                                        + " --fb-filters N, --classes N, --profile true|false,"
+                                        + " --uniform-shortcut true|false");
                 }
             }
             return c;
@@ -147,6 +152,7 @@ public final class Benchmark {
                             .optFbFilters(fb > 0 ? fb : 8)
                             .optIterations(t)
                             .optAtol(0f)
+                            .optUniformShortcut(uniformShortcut)
                             .build();
                 case "resnet34":
                     return ResNet34.builder()
@@ -154,6 +160,7 @@ public final class Benchmark {
                             .optFbFilters(fb > 0 ? fb : 8)
                             .optIterations(t)
                             .optAtol(0f)
+                            .optUniformShortcut(uniformShortcut)
                             .build();
                 case "resnet50":
                     return ResNet50.builder()
@@ -161,6 +168,7 @@ public final class Benchmark {
                             .optFbFilters(fb > 0 ? fb : 8)
                             .optIterations(t)
                             .optAtol(0f)
+                            .optUniformShortcut(uniformShortcut)
                             .build();
                 case "deeplabv3plus":
                     return DeepLabV3Plus.builder()
@@ -168,6 +176,7 @@ public final class Benchmark {
                             .optFbFilters(fb > 0 ? fb : 2)
                             .optIterations(t)
                             .optAtol(0f)
+                            .optUniformShortcut(uniformShortcut)
                             .build();
                 default:
                     throw new IllegalArgumentException(
@@ -191,12 +200,14 @@ public final class Benchmark {
         }
         System.out.printf(
                 Locale.ROOT,
-                "%s, input %dx%d, batch %d, device %s, DJL %s, LibTorch %s, LAPACK %s%n",
+                "%s, input %dx%d, batch %d, device %s, uniform shortcut %s, DJL %s, LibTorch %s,"
+                        + " LAPACK %s%n",
                 c.model,
                 c.height,
                 c.width,
                 c.batch,
                 c.device,
+                c.uniformShortcut ? "on" : "off",
                 Engine.getDjlVersion(),
                 Engine.getEngine("PyTorch").getVersion(),
                 QrDecomposition.implementation());
@@ -219,11 +230,14 @@ public final class Benchmark {
         Map<String, String> share = spawn(args, "share:" + maxT);
         System.out.printf(
                 Locale.ROOT,
-                "cost per training step at T=%d: QR of Q (%s) %.1f ms, state operator (forward +"
-                        + " backward, %d steps) %.1f ms; step %.1f ms -> QR %.1f%%, state operator"
-                        + " %.1f%%%n",
+                "cost per training step at T=%d: Q's re-orthogonalisation (Q is %s; %s) %.1f ms,"
+                        + " state operator (forward + backward, %d steps) %.1f ms; step %.1f ms ->"
+                        + " re-orthogonalisation %.1f%%, state operator %.1f%%%n",
                 maxT,
                 share.get("q"),
+                Boolean.parseBoolean(share.get("qrEveryStep"))
+                        ? "QR incl. copy to the host"
+                        : "probe check only, Q is already orthogonal",
                 Double.parseDouble(share.get("qr")),
                 maxT,
                 Double.parseDouble(share.get("op")),
@@ -448,10 +462,15 @@ public final class Benchmark {
         double step = median(c, () -> trainStep(trainer, x, y));
         StateExpDecay op = model.getStateOp();
         NDArray q = op.getParameters().get("Q").getArray();
-        double qr = median(c, () -> QrDecomposition.orthogonalFactor(q.stopGradient()).close());
         Shape state = model.getOutputShapes(new Shape[] {x.getShape()})[0];
         // the state operator's input has the state's shape: (B, C, Hs, Ws)
         Shape stateShape = stateShape(model, x);
+        ParameterStore store = new ParameterStore(x.getManager(), false);
+        // what a training forward does for Q before its first step, as after the steps above: the
+        // probe check, and the QR (with the copy to the host) when Q needs one
+        NDArray like = x.getManager().zeros(stateShape);
+        StateExpDecay.TrainingPlan plan = op.planTraining(store, like, false);
+        double qr = median(c, () -> op.planTraining(store, like, false));
         double opMs =
                 median(
                         c,
@@ -464,7 +483,7 @@ public final class Benchmark {
                                     NDArray sum = null;
                                     ParameterStore ps = new ParameterStore(s, false);
                                     for (int i = 1; i <= t; i++) {
-                                        NDArray o = op.apply(ps, e, i, false);
+                                        NDArray o = op.apply(ps, e, i, true, plan);
                                         sum = sum == null ? o : sum.add(o);
                                     }
                                     gc.backward(sum.sum());
@@ -472,6 +491,7 @@ public final class Benchmark {
                                 e.getGradient().sum().getFloat();
                             }
                         });
+        out.append(" qrEveryStep=").append(plan.reorthogonalizes());
         out.append(" step=").append(step);
         out.append(" qr=").append(qr);
         out.append(" op=").append(opMs);
