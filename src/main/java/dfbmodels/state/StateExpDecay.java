@@ -331,24 +331,29 @@ public class StateExpDecay extends AbstractBlock {
             v = v.toType(qd.getDataType(), false);
             NDArray residual = qd.transpose().matMul(qd.matMul(v)).sub(v).norm().div(v.norm());
             NDArray spread = absS.max().sub(absS.min());
-            return NDArrays.stack(new NDList(spread, residual))
-                    .toType(DataType.FLOAT64, false)
-                    .toDoubleArray();
+            NDArray both = NDArrays.stack(new NDList(spread, residual));
+            if (both.getDataType() == DataType.FLOAT64) {
+                return both.toDoubleArray();
+            }
+            // float32 on the device: some accelerators have no float64
+            float[] values = both.toType(DataType.FLOAT32, false).toFloatArray();
+            return new double[] {values[0], values[1]};
         }
     }
 
     // a fixed pseudo-random vector: deterministic, and it leaves the engine's random stream alone
-    private static double[] probe(int n) {
+    private static float[] probe(int n) {
         Random random = new Random(0x5eed);
-        double[] v = new double[n];
+        float[] v = new float[n];
         for (int i = 0; i < n; i++) {
-            v[i] = random.nextGaussian();
+            v[i] = (float) random.nextGaussian();
         }
         return v;
     }
 
+    // half precision never passes, so such a Q is re-orthogonalised at every training forward
     private static double orthogonalTolerance(DataType type) {
-        return type == DataType.FLOAT32 ? ORTHOGONAL_TOL_FLOAT32 : ORTHOGONAL_TOL_FLOAT64;
+        return type == DataType.FLOAT64 ? ORTHOGONAL_TOL_FLOAT64 : ORTHOGONAL_TOL_FLOAT32;
     }
 
     /**
