@@ -306,19 +306,32 @@ class FeedbackBlockTest {
         }
     }
 
+    private static DefaultTrainingConfig adam() {
+        return new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                .optOptimizer(
+                        Optimizer.adam().optLearningRateTracker(Tracker.fixed(0.01f)).build());
+    }
+
+    /** One forward, backward and optimiser step; returns the loss before the step. */
+    private static float trainStep(Trainer trainer, NDArray x, NDArray labels) {
+        float loss;
+        try (GradientCollector gc = trainer.newGradientCollector()) {
+            NDArray pred = trainer.forward(new NDList(x)).head();
+            NDArray l = trainer.getLoss().evaluate(new NDList(labels), new NDList(pred));
+            gc.backward(l);
+            loss = l.getFloat();
+        }
+        trainer.step();
+        return loss;
+    }
+
     @Test
     void trainerLowersTheLossOnAToyProblem() {
         Engine.getInstance().setRandomSeed(11);
         try (Model model = Model.newInstance("toy");
                 NDManager m = NDManager.newBaseManager()) {
             model.setBlock(tiny(3, 0f));
-            DefaultTrainingConfig config =
-                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(
-                                    Optimizer.adam()
-                                            .optLearningRateTracker(Tracker.fixed(0.01f))
-                                            .build());
-            try (Trainer trainer = model.newTrainer(config)) {
+            try (Trainer trainer = model.newTrainer(adam())) {
                 Shape in = new Shape(32, 3, 8, 8);
                 trainer.initialize(in);
                 // class k has its mean shifted in channel k
@@ -329,17 +342,10 @@ class FeedbackBlockTest {
                 float first = 0;
                 float last = 0;
                 for (int i = 0; i < 40; i++) {
-                    try (GradientCollector gc = trainer.newGradientCollector()) {
-                        NDArray pred = trainer.forward(new NDList(x)).head();
-                        NDArray loss =
-                                trainer.getLoss().evaluate(new NDList(labels), new NDList(pred));
-                        gc.backward(loss);
-                        if (i == 0) {
-                            first = loss.getFloat();
-                        }
-                        last = loss.getFloat();
+                    last = trainStep(trainer, x, labels);
+                    if (i == 0) {
+                        first = last;
                     }
-                    trainer.step();
                 }
                 assertTrue(last < 0.5f * first, "loss " + first + " -> " + last);
             }
@@ -356,13 +362,7 @@ class FeedbackBlockTest {
                     NDManager m = NDManager.newBaseManager()) {
                 FeedbackBlock block = tiny(3, 0f, shortcut);
                 model.setBlock(block);
-                DefaultTrainingConfig config =
-                        new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                                .optOptimizer(
-                                        Optimizer.adam()
-                                                .optLearningRateTracker(Tracker.fixed(0.01f))
-                                                .build());
-                try (Trainer trainer = model.newTrainer(config)) {
+                try (Trainer trainer = model.newTrainer(adam())) {
                     Shape in = new Shape(16, 3, 8, 8);
                     trainer.initialize(in);
                     NDArray labels = m.arange(16).toType(DataType.INT32, false).mod(3);
@@ -370,15 +370,7 @@ class FeedbackBlockTest {
                     NDArray q = block.getStateOp().getParameters().get("Q").getArray();
                     NDArray qAfterFirstStep = null;
                     for (int i = 0; i < losses[run].length; i++) {
-                        try (GradientCollector gc = trainer.newGradientCollector()) {
-                            NDArray pred = trainer.forward(new NDList(x)).head();
-                            NDArray loss =
-                                    trainer.getLoss()
-                                            .evaluate(new NDList(labels), new NDList(pred));
-                            gc.backward(loss);
-                            losses[run][i] = loss.getFloat();
-                        }
-                        trainer.step();
+                        losses[run][i] = trainStep(trainer, x, labels);
                         if (i == 0) {
                             qAfterFirstStep = q.duplicate();
                         }
