@@ -327,8 +327,10 @@ public class StateExpDecay extends AbstractBlock {
             NDArray qd = qArr.stopGradient();
             NDArray absS = sArr.stopGradient().abs();
             scope.tempAttachAll(qd, absS);
-            NDArray v = scope.create(probe(channels), new Shape(channels, 1));
-            v = v.toType(qd.getDataType(), false);
+            NDArray v =
+                    scope.create(probe(channels), new Shape(channels, 1))
+                            .toDevice(qd.getDevice(), false)
+                            .toType(qd.getDataType(), false);
             NDArray residual = qd.transpose().matMul(qd.matMul(v)).sub(v).norm().div(v.norm());
             NDArray spread = absS.max().sub(absS.min());
             NDArray both = NDArrays.stack(new NDList(spread, residual));
