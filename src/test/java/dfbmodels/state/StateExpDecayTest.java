@@ -282,6 +282,15 @@ class StateExpDecayTest {
             ParameterStore ps = new ParameterStore(m, false);
             assertClose("t=0", op.apply(ps, x, 0, true), x, 0);
             assertClose("Q kept", q, minusEye, 0);
+            // a later step called on its own also takes the shortcut: Q gets no gradient
+            NDArray input = x.duplicate();
+            input.setRequiresGradient(true);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray out = op.apply(ps, input, 1, true);
+                assertClose("t=1", out, x.mul(Math.exp(-1)), 1e-6);
+                gc.backward(out.sum());
+            }
+            assertEquals(0f, q.getGradient().abs().max().getFloat(), "Q's gradient at t=1");
             // a Q that is not orthogonal (e.g. saved after an optimiser step) is replaced by its
             // QR factor, as the original does
             NDArray perturbed =
