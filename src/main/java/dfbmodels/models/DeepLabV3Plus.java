@@ -83,12 +83,8 @@ public final class DeepLabV3Plus {
             return this;
         }
 
-        /**
-         * Builds the model.
-         *
-         * @return the model, not yet initialised
-         * @throws IllegalArgumentException if a setting is invalid
-         */
+        /** {@inheritDoc} */
+        @Override
         public FeedbackBlock build() {
             validate();
             int e = blockType.expansion();

@@ -42,6 +42,15 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     protected abstract T self();
 
     /**
+     * Builds the model.
+     *
+     * @return the model, not yet initialised
+     * @throws IllegalArgumentException if a setting is invalid; the message names it, its value and
+     *     what would be valid
+     */
+    public abstract FeedbackBlock build();
+
+    /**
      * Sets the number of classes (required).
      *
      * @param numClasses a positive number

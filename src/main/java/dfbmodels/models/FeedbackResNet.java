@@ -96,13 +96,8 @@ public final class FeedbackResNet {
             return this;
         }
 
-        /**
-         * Builds the model.
-         *
-         * @return the model, not yet initialised
-         * @throws IllegalArgumentException if a setting is invalid; the message names it, its value
-         *     and what would be valid
-         */
+        /** {@inheritDoc} */
+        @Override
         public FeedbackBlock build() {
             validate();
             int e = blockType.expansion();

@@ -25,6 +25,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.models.DeepLabV3Plus;
+import dfbmodels.models.FeedbackModelBuilder;
 import dfbmodels.models.ResNet18;
 import dfbmodels.models.ResNet34;
 import dfbmodels.models.ResNet50;
@@ -145,44 +146,33 @@ public final class Benchmark {
         }
 
         FeedbackBlock build(int t) {
+            FeedbackModelBuilder<?> builder;
             switch (model) {
                 case "resnet18":
-                    return ResNet18.builder()
-                            .setNumClasses(classes)
-                            .optFbFilters(fb > 0 ? fb : 8)
-                            .optIterations(t)
-                            .optAtol(0f)
-                            .optUniformShortcut(uniformShortcut)
-                            .build();
+                    builder = ResNet18.builder();
+                    break;
                 case "resnet34":
-                    return ResNet34.builder()
-                            .setNumClasses(classes)
-                            .optFbFilters(fb > 0 ? fb : 8)
-                            .optIterations(t)
-                            .optAtol(0f)
-                            .optUniformShortcut(uniformShortcut)
-                            .build();
+                    builder = ResNet34.builder();
+                    break;
                 case "resnet50":
-                    return ResNet50.builder()
-                            .setNumClasses(classes)
-                            .optFbFilters(fb > 0 ? fb : 8)
-                            .optIterations(t)
-                            .optAtol(0f)
-                            .optUniformShortcut(uniformShortcut)
-                            .build();
+                    builder = ResNet50.builder();
+                    break;
                 case "deeplabv3plus":
-                    return DeepLabV3Plus.builder()
-                            .setNumClasses(classes)
-                            .optFbFilters(fb > 0 ? fb : 2)
-                            .optIterations(t)
-                            .optAtol(0f)
-                            .optUniformShortcut(uniformShortcut)
-                            .build();
+                    builder = DeepLabV3Plus.builder();
+                    break;
                 default:
                     throw new IllegalArgumentException(
                             "--model must be resnet18, resnet34, resnet50 or deeplabv3plus, got "
                                     + model);
             }
+            if (fb > 0) {
+                builder.optFbFilters(fb);
+            }
+            return builder.setNumClasses(classes)
+                    .optIterations(t)
+                    .optAtol(0f)
+                    .optUniformShortcut(uniformShortcut)
+                    .build();
         }
     }
 

@@ -42,40 +42,35 @@ final class MnistData {
 
     private MnistData() {}
 
+    /** Sampling (shuffled for training), tensor conversion and the optional limit. */
+    private static <T extends RandomAccessDataset.BaseBuilder<T>> T batches(
+            T builder, Options o, Dataset.Usage usage, int limit) {
+        builder.setSampling(o.batchSize, usage == Dataset.Usage.TRAIN).addTransform(new ToTensor());
+        if (limit > 0) {
+            builder.optLimit(limit);
+        }
+        return builder;
+    }
+
     static RandomAccessDataset load(
             Options o, NDManager manager, Dataset.Usage usage, int limit, Path staging)
             throws IOException {
         RandomAccessDataset dataset;
         boolean fashion = o.dataset.equals("fashion-mnist");
         Repository repository = o.dataDir == null ? null : stage(o.dataDir, staging);
+        // DJL's two builders share only their RandomAccessDataset part
         if (fashion) {
-            FashionMnist.Builder b =
-                    FashionMnist.builder()
-                            .optManager(manager)
-                            .optUsage(usage)
-                            .setSampling(o.batchSize, usage == Dataset.Usage.TRAIN)
-                            .addTransform(new ToTensor());
+            FashionMnist.Builder b = FashionMnist.builder().optManager(manager).optUsage(usage);
             if (repository != null) {
                 b.optRepository(repository);
             }
-            if (limit > 0) {
-                b.optLimit(limit);
-            }
-            dataset = b.build();
+            dataset = batches(b, o, usage, limit).build();
         } else {
-            Mnist.Builder b =
-                    Mnist.builder()
-                            .optManager(manager)
-                            .optUsage(usage)
-                            .setSampling(o.batchSize, usage == Dataset.Usage.TRAIN)
-                            .addTransform(new ToTensor());
+            Mnist.Builder b = Mnist.builder().optManager(manager).optUsage(usage);
             if (repository != null) {
                 b.optRepository(repository);
             }
-            if (limit > 0) {
-                b.optLimit(limit);
-            }
-            dataset = b.build();
+            dataset = batches(b, o, usage, limit).build();
         }
         try {
             dataset.prepare(new ProgressBar());
