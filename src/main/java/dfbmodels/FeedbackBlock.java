@@ -11,6 +11,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dfbmodels.nn.ConvolutionCheck;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
 import dfbmodels.state.StateExpDecay;
@@ -288,6 +289,7 @@ public class FeedbackBlock extends AbstractBlock {
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.head();
         checkInput(x.getShape());
+        ConvolutionCheck.ensureCorrect(x);
         if (checkFinite
                 && x.getDataType().isFloating()
                 && (x.isNaN().any().getBoolean() || x.isInfinite().any().getBoolean())) {
