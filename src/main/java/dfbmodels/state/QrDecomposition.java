@@ -105,11 +105,16 @@ public final class QrDecomposition {
      */
     static NDArray fromHost(NDArray like, Object host, Shape shape) {
         NDManager manager = like.getManager();
-        NDArray q =
-                host instanceof float[]
-                        ? manager.create((float[]) host, shape)
-                        : manager.create((double[]) host, shape).toType(like.getDataType(), false);
-        return q.toDevice(like.getDevice(), false);
+        // conversions leave their source behind: only the result may stay in like's manager
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray host2d =
+                    host instanceof float[]
+                            ? scope.create((float[]) host, shape)
+                            : scope.create((double[]) host, shape);
+            NDArray q = host2d.toType(like.getDataType(), false).toDevice(like.getDevice(), false);
+            q.attach(manager);
+            return q;
+        }
     }
 
     private static int[] checkShape(NDArray a) {

@@ -324,9 +324,13 @@ public class StateExpDecay extends AbstractBlock {
      */
     private double[] uniformityAndOrthogonality(NDArray qArr, NDArray sArr, NDManager manager) {
         try (NDManager scope = manager.newSubManager()) {
+            // stopGradient's copies are new arrays in the parameters' (the model's) manager: they
+            // belong to this scope, not just visit it
             NDArray qd = qArr.stopGradient();
-            NDArray absS = sArr.stopGradient().abs();
-            scope.tempAttachAll(qd, absS);
+            qd.attach(scope);
+            NDArray sd = sArr.stopGradient();
+            sd.attach(scope);
+            NDArray absS = sd.abs();
             NDArray v =
                     scope.create(probe(channels), new Shape(channels, 1))
                             .toDevice(qd.getDevice(), false)
