@@ -72,10 +72,12 @@ public class FeedbackBlock extends AbstractBlock {
     private final int inChannels;
     private final int sizeMultiple;
     private final boolean checkFinite;
+    private final boolean feedback;
 
     FeedbackBlock(Builder builder) {
         super(VERSION);
         checkFinite = builder.checkFinite;
+        feedback = builder.feedback;
         inChannels = builder.inChannels;
         sizeMultiple = builder.sizeMultiple;
         classChannels = builder.classChannels;
@@ -192,6 +194,16 @@ public class FeedbackBlock extends AbstractBlock {
     }
 
     /**
+     * Returns whether the loop is on; {@code false} for a feedforward twin, which runs exactly one
+     * step whatever T is asked for.
+     *
+     * @return whether the feedback loop runs
+     */
+    public boolean isFeedback() {
+        return feedback;
+    }
+
+    /**
      * Returns the early-stop tolerance.
      *
      * @return atol ({@code <= 0}: off)
@@ -305,6 +317,9 @@ public class FeedbackBlock extends AbstractBlock {
             if (params.contains(RETURN_STATES)) {
                 returnStates = Boolean.TRUE.equals(params.get(RETURN_STATES));
             }
+        }
+        if (!feedback) {
+            steps = 1;
         }
         NDManager manager = x.getManager();
         // Q's QR, when needed (training, t = 0), runs on the host while the frontend and first
@@ -434,8 +449,25 @@ public class FeedbackBlock extends AbstractBlock {
         private int inChannels = -1;
         private int sizeMultiple = 1;
         private boolean checkFinite;
+        private boolean feedback = true;
 
         Builder() {}
+
+        /**
+         * Turns the loop off (default on): with {@code false} the block is the feedforward twin of
+         * the feedback model, with the same parameters (names and shapes), run for exactly one step
+         * from the zero state whatever T is set or asked for. Its feedback input is then the
+         * uniform softmax {@code 1/feedbackChannels} and the state op at {@code t = 0} is the
+         * identity for an orthogonal {@code Q}, so the output is {@code readout(GN_err(body([x0;
+         * 1/fb])))[:, class channels]}: the backbone with a GroupNorm before the readout.
+         *
+         * @param feedback false for the feedforward twin
+         * @return this builder
+         */
+        public Builder optFeedback(boolean feedback) {
+            this.feedback = feedback;
+            return this;
+        }
 
         /**
          * Checks every input for NaN and infinite values (default false: the check reads the input

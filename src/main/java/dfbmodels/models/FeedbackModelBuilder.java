@@ -24,6 +24,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     private boolean checkFinite;
     private float initialStateStd;
     private boolean uniformShortcut = true;
+    private boolean feedback = true;
 
     /**
      * Creates a builder.
@@ -156,6 +157,19 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     }
 
     /**
+     * Turns the feedback loop off (default on), for the feedforward twin of the same model: the
+     * same parameters under the same names, run for exactly one step whatever T. See {@link
+     * FeedbackBlock.Builder#optFeedback(boolean)}.
+     *
+     * @param feedback false for the feedforward twin
+     * @return this builder
+     */
+    public T optFeedback(boolean feedback) {
+        this.feedback = feedback;
+        return self();
+    }
+
+    /**
      * Checks the shared settings that the loop does not check itself.
      *
      * @throws IllegalArgumentException naming the setting and its value
@@ -173,7 +187,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
 
     /**
      * Returns a loop builder carrying the shared settings (T, atol, tau, input channels, NaN check,
-     * initial state, uniform shortcut); iterations and tau are validated there.
+     * initial state, uniform shortcut, feedback on or off); iterations and tau are validated there.
      *
      * @return a {@link FeedbackBlock} builder
      */
@@ -185,6 +199,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
                 .optInChannels(inChannels)
                 .optCheckFinite(checkFinite)
                 .optInitialStateStd(initialStateStd)
-                .optUniformShortcut(uniformShortcut);
+                .optUniformShortcut(uniformShortcut)
+                .optFeedback(feedback);
     }
 }

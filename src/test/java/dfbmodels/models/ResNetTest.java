@@ -45,6 +45,44 @@ class ResNetTest {
     }
 
     @Test
+    void feedforwardTwinHasTheSameParametersAndRunsOneStep() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Shape in = new Shape(2, 3, 64, 64);
+            FeedbackBlock loop = ResNet18.builder().setNumClasses(4).optIterations(5).build();
+            FeedbackBlock twin =
+                    ResNet18.builder().setNumClasses(4).optIterations(5).optFeedback(false).build();
+            loop.initialize(m, DataType.FLOAT32, in);
+            twin.initialize(m, DataType.FLOAT32, in);
+            assertTrue(loop.isFeedback());
+            assertTrue(!twin.isFeedback());
+            Map<String, Parameter> a = TorchNames.of(loop);
+            Map<String, Parameter> b = TorchNames.of(twin);
+            assertEquals(a.keySet(), b.keySet(), "parameter names");
+            for (Map.Entry<String, Parameter> p : a.entrySet()) {
+                NDArray value = p.getValue().getArray();
+                NDArray target = b.get(p.getKey()).getArray();
+                assertEquals(value.getShape(), target.getShape(), p.getKey());
+                target.set(value.toByteBuffer());
+            }
+            NDArray x = m.randomNormal(in);
+            PairList<String, Object> t1 = new PairList<>();
+            t1.add(FeedbackBlock.ITERATIONS, 1);
+            t1.add(FeedbackBlock.RETURN_STATES, true);
+            PairList<String, Object> t5 = new PairList<>();
+            t5.add(FeedbackBlock.ITERATIONS, 5);
+            t5.add(FeedbackBlock.RETURN_STATES, true);
+            ParameterStore ps = new ParameterStore(m, false);
+            NDList once = loop.forward(ps, new NDList(x), false, t1);
+            NDList twinOut = twin.forward(ps, new NDList(x), false, t5);
+            NDList loopOut = loop.forward(ps, new NDList(x), false, t5);
+            assertEquals(2, twinOut.size(), "the twin runs one step even when asked for 5");
+            assertEquals(6, loopOut.size());
+            assertEquals(0f, twinOut.head().sub(once.head()).abs().max().getFloat());
+            assertTrue(loopOut.head().sub(once.head()).abs().max().getFloat() > 1e-4f);
+        }
+    }
+
+    @Test
     void nonSquareInputsUseLayer4sActualSize() {
         try (NDManager m = NDManager.newBaseManager()) {
             FeedbackBlock model = ResNet18.builder().setNumClasses(5).optFbFilters(16).build();
