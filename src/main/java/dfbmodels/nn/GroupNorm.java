@@ -3,6 +3,7 @@ package dfbmodels.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
@@ -24,7 +25,8 @@ import java.util.Arrays;
  *
  * <p>Parameters {@code weight} and {@code bias} have shape {@code (C)} and are initialised to ones
  * and zeros. With {@link Builder#optTrainable(boolean) optTrainable(false)} they are kept out of
- * training (the feedback models use frozen GroupNorms) but still loaded and saved.
+ * training (the feedback models use frozen GroupNorms) but still loaded and saved. float16 and
+ * bfloat16 inputs are normalised in float32 and cast back, as in PyTorch (see {@link #groupNorm}).
  */
 public class GroupNorm extends AbstractBlock {
 
@@ -129,47 +131,101 @@ public class GroupNorm extends AbstractBlock {
         checkInput(x.getShape());
         NDArray w = parameterStore.getValue(weight, x.getDevice(), training);
         NDArray b = parameterStore.getValue(bias, x.getDevice(), training);
-        return new NDList(groupNorm(x, numGroups, w, b, epsilon));
+        return new NDList(normalise(x, numGroups, w, b, epsilon));
     }
 
     /**
-     * Applies group normalisation.
+     * Applies group normalisation, like {@code F.group_norm(x, groups, weight, bias, eps)}.
      *
-     * @param x the input of shape {@code (B, C, *)}
-     * @param groups the number of groups {@code G}, dividing {@code C}
-     * @param weight the per-channel scale of shape {@code (C)}
-     * @param bias the per-channel shift of shape {@code (C)}
-     * @param eps the value added to the variance
-     * @return the normalised input, same shape as {@code x}
+     * <p>float16 and bfloat16 inputs are normalised in float32 (mean, variance, scale and shift),
+     * as PyTorch does, and the result is cast back once: statistics of values far from zero
+     * relative to their spread (e.g. 300 + U(0, 1)) would otherwise lose most of their digits.
+     *
+     * @param x the input of shape {@code (B, C, *)}, floating point
+     * @param groups the number of groups {@code G}, a positive divisor of {@code C}
+     * @param weight the per-channel scale of shape {@code (C)}, or null for none
+     * @param bias the per-channel shift of shape {@code (C)}, or null for none
+     * @param eps the value added to the variance, positive
+     * @return the normalised input, same shape and data type as {@code x}, in {@code x}'s manager
+     * @throws IllegalArgumentException if {@code x} has fewer than 2 axes, {@code groups} does not
+     *     divide {@code C}, {@code weight} or {@code bias} is not of shape {@code (C)} or {@code
+     *     eps} is not positive
      */
     public static NDArray groupNorm(
             NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         Shape shape = x.getShape();
-        long b = shape.get(0);
-        long c = shape.get(1);
-        NDArray g = x.reshape(b, groups, -1);
-        NDArray mean = g.mean(new int[] {2}, true);
-        NDArray centered = g.sub(mean);
-        NDArray var = centered.square().mean(new int[] {2}, true);
-        NDArray normed = centered.div(var.add(eps).sqrt()).reshape(shape);
+        checkRank(shape);
+        checkDivisible("its input", shape.get(1), groups);
+        checkAffine("weight", weight, shape);
+        checkAffine("bias", bias, shape);
+        if (!(eps > 0)) {
+            throw new IllegalArgumentException("GroupNorm eps must be positive, got " + eps);
+        }
+        return normalise(x, groups, weight, bias, eps);
+    }
+
+    private static NDArray normalise(
+            NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        Shape shape = x.getShape();
         long[] affine = new long[shape.dimension()];
         Arrays.fill(affine, 1);
-        affine[1] = c;
+        affine[1] = shape.get(1);
         Shape affineShape = new Shape(affine);
-        // reshaping a parameter would leave the view in the parameter's (the model's) manager
-        try (NDManager scope = x.getManager().newSubManager()) {
-            scope.tempAttachAll(weight, bias);
-            NDArray out = normed.mul(weight.reshape(affineShape)).add(bias.reshape(affineShape));
-            out.attach(x.getManager());
+        DataType type = x.getDataType();
+        boolean half = type == DataType.FLOAT16 || type == DataType.BFLOAT16;
+        DataType compute = half ? DataType.FLOAT32 : type;
+        NDManager outer = x.getManager();
+        // every intermediate (and a reshaped parameter, which would otherwise stay in the
+        // parameter's, i.e. the model's, manager) lives in the scope; only the result leaves it
+        try (NDManager scope = outer.newSubManager(x.getDevice())) {
+            scope.tempAttachAll(x);
+            if (weight != null) {
+                scope.tempAttachAll(weight);
+            }
+            if (bias != null) {
+                scope.tempAttachAll(bias);
+            }
+            NDArray g = x.toType(compute, false).reshape(shape.get(0), groups, -1);
+            NDArray mean = g.mean(new int[] {2}, true);
+            NDArray centered = g.sub(mean);
+            NDArray var = centered.square().mean(new int[] {2}, true);
+            NDArray out = centered.div(var.add(eps).sqrt()).reshape(shape);
+            if (weight != null) {
+                out = out.mul(weight.toType(compute, false).reshape(affineShape));
+            }
+            if (bias != null) {
+                out = out.add(bias.toType(compute, false).reshape(affineShape));
+            }
+            out = out.toType(type, false);
+            out.attach(outer);
             return out;
         }
     }
 
-    private void checkInput(Shape shape) {
+    private static void checkRank(Shape shape) {
         if (shape.dimension() < 2) {
             throw new IllegalArgumentException(
                     "GroupNorm input must have shape (B, C, ...), got " + shape);
         }
+    }
+
+    private static void checkAffine(String name, NDArray array, Shape input) {
+        if (array != null
+                && (array.getShape().dimension() != 1 || array.getShape().get(0) != input.get(1))) {
+            throw new IllegalArgumentException(
+                    "GroupNorm "
+                            + name
+                            + " must have shape (C) = ("
+                            + input.get(1)
+                            + ") for an input of shape "
+                            + input
+                            + ", got "
+                            + array.getShape());
+        }
+    }
+
+    private void checkInput(Shape shape) {
+        checkRank(shape);
         checkDivisible("its input", shape.get(1), numGroups);
         if (channels > 0 && shape.get(1) != channels) {
             throw new IllegalArgumentException(
