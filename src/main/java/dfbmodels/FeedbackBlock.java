@@ -15,6 +15,9 @@ import dfbmodels.nn.ConvolutionCheck;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
 import dfbmodels.state.StateExpDecay;
+import java.math.BigInteger;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The unrolled feedback loop of a Deep Feedback Model.
@@ -38,16 +41,23 @@ import dfbmodels.state.StateExpDecay;
  * atol}, it runs one final step ({@code t+1}) and stops. With {@code atol <= 0} nothing is read
  * back to the host during the loop.
  *
- * <p>{@code forward}'s {@code PairList} accepts {@link #ITERATIONS} (an {@link Integer}, overrides
- * T for that call) and {@link #RETURN_STATES} ({@link Boolean}); with the latter the output is
- * {@code [readout, h_1, ..., h_n]} where {@code h_i} is the state after step {@code i} and {@code
- * n} the number of steps run, otherwise {@code [readout]}.
+ * <p>{@code forward}'s {@code PairList} accepts {@link #ITERATIONS} (an integral {@link Number} in
+ * {@code 0 .. Integer.MAX_VALUE}, overrides T for that call) and {@link #RETURN_STATES} ({@link
+ * Boolean}); with the latter the output is {@code [readout, h_1, ..., h_n]} where {@code h_i} is
+ * the state after step {@code i} and {@code n} the number of steps run, otherwise {@code
+ * [readout]}.
  *
  * <p>Every array is created on the input's device in the input's data type.
  */
 public class FeedbackBlock extends AbstractBlock {
 
-    /** The key of the per-call number of iterations T in {@code forward}'s params. */
+    /**
+     * The key of the per-call number of iterations T in {@code forward}'s params: any integral
+     * {@link Number} ({@code Integer}, {@code Long}, {@code Short}, {@code Byte}, {@code
+     * BigInteger}, {@code AtomicInteger}, {@code AtomicLong}) from 0 to {@link Integer#MAX_VALUE};
+     * anything else ({@code "3"}, {@code 3.0}, {@code -1}) makes {@code forward} throw an {@link
+     * IllegalArgumentException} naming the type and value received.
+     */
     public static final String ITERATIONS = "iterations";
 
     /** The key asking {@code forward} to also return the state after every step. */
@@ -422,12 +432,43 @@ public class FeedbackBlock extends AbstractBlock {
         return manager.zeros(state, x.getDataType(), x.getDevice());
     }
 
+    /**
+     * The per-call T: an integral {@link Number} in range. A {@code Double} is refused even when
+     * whole ({@code 3.0}): a fractional type for a count is likely a mistake upstream.
+     */
     private static int checkIterations(Object value) {
-        if (!(value instanceof Integer) || (Integer) value < 0) {
-            throw new IllegalArgumentException(
-                    "\"" + ITERATIONS + "\" must be an Integer >= 0, got " + value);
+        boolean integral =
+                value instanceof Integer
+                        || value instanceof Long
+                        || value instanceof Short
+                        || value instanceof Byte
+                        || value instanceof AtomicInteger
+                        || value instanceof AtomicLong
+                        || value instanceof BigInteger;
+        if (integral) {
+            BigInteger v =
+                    value instanceof BigInteger
+                            ? (BigInteger) value
+                            : BigInteger.valueOf(((Number) value).longValue());
+            if (v.signum() >= 0 && v.bitLength() < Integer.SIZE) {
+                return v.intValue();
+            }
         }
-        return (Integer) value;
+        throw new IllegalArgumentException(
+                "\""
+                        + ITERATIONS
+                        + "\" must be an integral Number (Integer, Long, Short, Byte, BigInteger,"
+                        + " AtomicInteger or AtomicLong) in 0 .. "
+                        + Integer.MAX_VALUE
+                        + ", got "
+                        + (value == null
+                                ? "null"
+                                : (value instanceof CharSequence
+                                                ? "\"" + value + "\""
+                                                : String.valueOf(value))
+                                        + " ("
+                                        + value.getClass().getSimpleName()
+                                        + ")"));
     }
 
     /** Builds a {@link FeedbackBlock}. */

@@ -31,6 +31,10 @@ import ai.djl.training.tracker.Tracker;
 import ai.djl.util.PairList;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class FeedbackBlockTest {
@@ -437,7 +441,88 @@ class FeedbackBlockTest {
                                             new NDList(m.zeros(new Shape(1, 3, 8, 8))),
                                             false,
                                             params(FeedbackBlock.ITERATIONS, -2)));
-            assertEquals("\"iterations\" must be an Integer >= 0, got -2", e.getMessage());
+            assertEquals(
+                    "\"iterations\" must be an integral Number (Integer, Long, Short, Byte,"
+                            + " BigInteger, AtomicInteger or AtomicLong) in 0 .. 2147483647, got -2"
+                            + " (Integer)",
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void iterationsAcceptAnyIntegralNumberInRange() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedbackBlock block = tiny(5, 0f);
+            Shape in = new Shape(1, 3, 8, 8);
+            block.initialize(m, DataType.FLOAT64, in);
+            NDArray x = m.randomNormal(in).toType(DataType.FLOAT64, false);
+            ParameterStore ps = new ParameterStore(m, false);
+            NDList want =
+                    block.forward(
+                            ps,
+                            new NDList(x),
+                            false,
+                            params(FeedbackBlock.ITERATIONS, 3, FeedbackBlock.RETURN_STATES, true));
+            assertEquals(4, want.size());
+            Object[] threes = {
+                3L,
+                (short) 3,
+                (byte) 3,
+                BigInteger.valueOf(3),
+                new AtomicInteger(3),
+                new AtomicLong(3)
+            };
+            for (Object three : threes) {
+                NDList got =
+                        block.forward(
+                                ps,
+                                new NDList(x),
+                                false,
+                                params(
+                                        FeedbackBlock.ITERATIONS,
+                                        three,
+                                        FeedbackBlock.RETURN_STATES,
+                                        true));
+                String what = three.getClass().getSimpleName();
+                assertEquals(4, got.size(), what);
+                assertClose(what, got.head(), want.head(), 0);
+            }
+        }
+    }
+
+    @Test
+    void iterationsOfOtherTypesOrOutOfRangeNameTheTypeReceived() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedbackBlock block = tiny(2, 0f);
+            Shape in = new Shape(1, 3, 8, 8);
+            block.initialize(m, DataType.FLOAT32, in);
+            NDArray x = m.zeros(in);
+            String valid =
+                    "\"iterations\" must be an integral Number (Integer, Long, Short, Byte,"
+                            + " BigInteger, AtomicInteger or AtomicLong) in 0 .. 2147483647, got ";
+            Object[][] cases = {
+                {"3", "\"3\" (String)"},
+                {3.0, "3.0 (Double)"},
+                {3f, "3.0 (Float)"},
+                {-1L, "-1 (Long)"},
+                {(byte) -1, "-1 (Byte)"},
+                {2147483648L, "2147483648 (Long)"},
+                {BigInteger.ONE.shiftLeft(64), "18446744073709551616 (BigInteger)"},
+                {new BigDecimal("3"), "3 (BigDecimal)"},
+                {null, "null"}
+            };
+            for (Object[] c : cases) {
+                IllegalArgumentException e =
+                        assertThrows(
+                                IllegalArgumentException.class,
+                                () ->
+                                        block.forward(
+                                                new ParameterStore(m, false),
+                                                new NDList(x),
+                                                false,
+                                                params(FeedbackBlock.ITERATIONS, c[0])));
+                assertEquals(valid + c[1], e.getMessage());
+            }
         }
     }
 }
