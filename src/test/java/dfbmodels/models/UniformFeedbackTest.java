@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * (state 1×1) with fb = 8 and 8 groups feeds back the uniform softmax at every step, so {@code h_T
  * = c_T·h_1} and {@code logits_T - b = c_T·(logits_1 - b)} with {@code c_T = Σ_{t<T} e^{-t/τ}}; the
  * top class is the same for every T when {@code fc.bias} is constant over classes, and not in
- * general otherwise. With fb = 16 (two channels per group) the feedback is not uniform.
+ * general otherwise. With fb = 16 (two channels per group) the feedback is not uniform. In float64,
+ * since in float32 GroupNorm turns the rounding of a constant map's mean into a ~1e-5 deviation
+ * from the uniform feedback.
  */
 class UniformFeedbackTest {
 
@@ -78,7 +80,9 @@ class UniformFeedbackTest {
 
     private static void setBias(FeedbackBlock model, float[] bias) {
         NDArray b = TorchNames.of(model).get("fc.bias").getArray();
-        b.set(bias);
+        try (NDManager scope = b.getManager().newSubManager()) {
+            b.set(scope.create(bias).toType(b.getDataType(), false).toByteBuffer());
+        }
     }
 
     /** The readout applied to a state: the logits the model returns for that state. */
@@ -93,16 +97,17 @@ class UniformFeedbackTest {
     @Test
     void oneChannelPerGroupScalesTheBiasFreeLogitsByCtAndKeepsTheTopClassOnlyForAConstantBias() {
         try (NDManager m = NDManager.newBaseManager()) {
-            NDArray x = input(m);
-            FeedbackBlock model = resnet18(m, 8, x);
+            NDArray x = input(m).toType(DataType.FLOAT64, false);
+            FeedbackBlock model = resnet18(m, 8, DataType.FLOAT64, x);
             assertEquals(
-                    0f,
-                    TorchNames.of(model).get("fc.bias").getArray().abs().max().getFloat(),
+                    0.0,
+                    TorchNames.of(model).get("fc.bias").getArray().abs().max().getDouble(),
                     "fc.bias starts at 0");
 
             // zero bias: a run of T steps gives h_T = c_T h_1 and logits_T = c_T logits_1, so the
             // top class never changes
             NDArray[] states = new NDArray[MAX_T + 1];
+            double worst = 0;
             NDArray logits1 = null;
             long[] top1 = null;
             for (int t = 1; t <= MAX_T; t++) {
@@ -116,8 +121,22 @@ class UniformFeedbackTest {
                     continue;
                 }
                 // the feedback is uniform at every step, so every step adds the same update
-                assertClose("h_" + t + " = c_T h_1", states[t], states[1].mul(c(t)), 1e-5);
-                assertClose("logits_" + t + " = c_T logits_1", logits, logits1.mul(c(t)), 1e-5);
+                worst =
+                        Math.max(
+                                worst,
+                                assertClose(
+                                        "h_" + t + " = c_T h_1",
+                                        states[t],
+                                        states[1].mul(c(t)),
+                                        1e-9));
+                worst =
+                        Math.max(
+                                worst,
+                                assertClose(
+                                        "logits_" + t + " = c_T logits_1",
+                                        logits,
+                                        logits1.mul(c(t)),
+                                        1e-9));
                 assertArrayEquals(top1, logits.argMax(1).toLongArray(), "b = 0, T = " + t);
             }
 
@@ -135,7 +154,7 @@ class UniformFeedbackTest {
             // move for input 0: its two best classes k1, k2 (gap z1 - z2 > 0 without bias) get
             // b_k2 - b_k1 between the gap and c_2 times the gap; every other class gets -1, which
             // keeps it below k1 for every T
-            float[] z = logits1.get(0).toFloatArray();
+            double[] z = logits1.get(0).toDoubleArray();
             int k1 = argMax(z, -1);
             int k2 = argMax(z, k1);
             float[] bias = new float[10];
@@ -143,42 +162,17 @@ class UniformFeedbackTest {
             bias[k1] = 0f;
             bias[k2] = (float) ((1 + c(2)) / 2 * (z[k1] - z[k2]));
             setBias(model, bias);
-            NDArray b = m.create(bias);
+            NDArray b = m.create(bias).toType(DataType.FLOAT64, false);
             for (int t = 1; t <= MAX_T; t++) {
                 NDArray logits = readout(model, states[t]);
-                assertClose("logits_" + t + " - b", logits.sub(b), logits1.mul(c(t)), 1e-5);
+                assertClose("logits_" + t + " - b", logits.sub(b), logits1.mul(c(t)), 1e-9);
                 assertArrayEquals(top1, logits.sub(b).argMax(1).toLongArray());
                 assertEquals(t == 1 ? k2 : k1, logits.get(0).argMax().getLong(), "T = " + t);
             }
-
-            // a random bias, 1.5x the spread of the logits over inputs: how often T matters
-            NDArray centred = logits1.sub(logits1.mean(new int[] {0}));
-            double spread = Math.sqrt(centred.pow(2).mean().getFloat());
-            Random random = new Random(11);
-            for (int k = 0; k < bias.length; k++) {
-                bias[k] = (float) (1.5 * spread * random.nextGaussian());
-            }
-            setBias(model, bias);
-            b = m.create(bias);
-            StringBuilder changes = new StringBuilder();
-            long[] previous = null;
-            for (int t = 1; t <= MAX_T; t++) {
-                NDArray logits = readout(model, states[t]);
-                assertClose("logits_" + t + " - b", logits.sub(b), logits1.mul(c(t)), 1e-5);
-                long[] top = logits.argMax(1).toLongArray();
-                if (previous != null) {
-                    changes.append(t == 2 ? "" : ", ").append(changed(previous, top));
-                }
-                previous = top;
-            }
-            System.out.printf(
-                    "uniform feedback, random fc.bias: the top class changes for %s of %d inputs"
-                            + " from T = 1 to 2, 2 to 3, ..., %d to %d%n",
-                    changes, BATCH, MAX_T - 1, MAX_T);
         }
     }
 
-    private static int argMax(float[] v, int except) {
+    private static int argMax(double[] v, int except) {
         int best = -1;
         for (int i = 0; i < v.length; i++) {
             if (i != except && (best < 0 || v[i] > v[best])) {
@@ -197,7 +191,10 @@ class UniformFeedbackTest {
             FeedbackBlock model = resnet18(m, 8, DataType.FLOAT64, x);
             NDList out = run(model, x.toType(DataType.FLOAT64, false), 3, true);
             for (int t = 2; t <= 3; t++) {
-                assertClose("h_" + t + " = c_T h_1", out.get(t), out.get(1).mul(c(t)), 1e-9);
+                double e =
+                        assertClose(
+                                "h_" + t + " = c_T h_1", out.get(t), out.get(1).mul(c(t)), 1e-9);
+                System.out.printf("uniform feedback, training, float64: h_%d error %.1e%n", t, e);
             }
         }
     }
@@ -211,15 +208,5 @@ class UniformFeedbackTest {
             double e = Fixtures.error(out.get(2), out.get(1).mul(c(2)));
             assertTrue(e > 1e-2, "fb = 16: h_2 is not c_2 h_1 (error " + e + ")");
         }
-    }
-
-    private static int changed(long[] a, long[] b) {
-        int n = 0;
-        for (int i = 0; i < a.length; i++) {
-            if (a[i] != b[i]) {
-                n++;
-            }
-        }
-        return n;
     }
 }
