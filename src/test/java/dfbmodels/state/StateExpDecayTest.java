@@ -18,23 +18,29 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class StateExpDecayTest {
-
-    private static final String FIXTURE = "state_exp_decay_f24.io.safetensors";
 
     private static void setParam(StateExpDecay op, String name, NDArray value) {
         NDArray p = op.getParameters().get(name).getArray();
         p.set(value.toType(p.getDataType(), false).reshape(p.getShape()).toByteBuffer());
     }
 
-    @Test
-    void reproducesTheOriginalAtSteps013() throws IOException {
-        Map<String, String> meta = Fixtures.metadata(FIXTURE);
+    // the repository's seeded fixture (tools/make_fixtures.py) and the original's, when present
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(
+            strings = {
+                "seeded_state_exp_decay_f24.io.safetensors",
+                "state_exp_decay_f24.io.safetensors"
+            })
+    void reproducesTheOriginalAtSteps013(String fixture) throws IOException {
+        Map<String, String> meta = Fixtures.metadata(fixture);
         float tau = Float.parseFloat(meta.get("tau"));
         float alpha = Float.parseFloat(meta.get("alpha"));
         try (NDManager m = NDManager.newBaseManager()) {
-            NDList io = Fixtures.load(m, FIXTURE);
+            NDList io = Fixtures.load(m, fixture);
             NDArray x = io.get("input");
             StateExpDecay op = new StateExpDecay(24, tau, alpha);
             op.initialize(m, DataType.FLOAT32, x.getShape());
@@ -48,10 +54,16 @@ class StateExpDecayTest {
         }
     }
 
-    @Test
-    void qrMatchesTorchLinalgQr() throws IOException {
+    // the repository's seeded fixture (tools/make_fixtures.py) and the original's, when present
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(
+            strings = {
+                "seeded_state_exp_decay_f24.io.safetensors",
+                "state_exp_decay_f24.io.safetensors"
+            })
+    void qrMatchesTorchLinalgQr(String fixture) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
-            NDList io = Fixtures.load(m, FIXTURE);
+            NDList io = Fixtures.load(m, fixture);
             NDList qr = QrDecomposition.qr(io.get("Q"));
             NDArray q = qr.get(0);
             assertOrthogonal(q, 1e-5);
@@ -79,12 +91,23 @@ class StateExpDecayTest {
         }
     }
 
-    @Test
-    void trainingReorthogonalisesQInPlaceAtStepZeroOnly() throws IOException {
+    // the repository's seeded fixture (tools/make_fixtures.py) and the original's, when present
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(
+            strings = {
+                "seeded_state_exp_decay_f24.io.safetensors",
+                "state_exp_decay_f24.io.safetensors"
+            })
+    void trainingReorthogonalisesQInPlaceAtStepZeroOnly(String fixture) throws IOException {
         try (NDManager m = NDManager.newBaseManager()) {
-            NDList io = Fixtures.load(m, FIXTURE);
+            Map<String, String> meta = Fixtures.metadata(fixture);
+            NDList io = Fixtures.load(m, fixture);
             NDArray x = io.get("input");
-            StateExpDecay op = new StateExpDecay(24, 0.5f, 1f);
+            StateExpDecay op =
+                    new StateExpDecay(
+                            24,
+                            Float.parseFloat(meta.get("tau")),
+                            Float.parseFloat(meta.get("alpha")));
             op.initialize(m, DataType.FLOAT32, x.getShape());
             setParam(op, "Q", io.get("Q"));
             setParam(op, "S", io.get("S"));
