@@ -1,6 +1,7 @@
 package dfbmodels.io;
 
 import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -19,7 +20,9 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reads DJL's parameter format ({@code AbstractBaseBlock.saveParameters}: per block a version byte,
@@ -94,13 +97,16 @@ final class ParameterStream {
 
         @Override
         public long skip(long n) throws IOException {
+            // skipped bytes are kept too, read straight into the buffer
             long done = 0;
-            byte[] chunk = new byte[8192];
             while (done < n) {
-                int r = read(chunk, 0, (int) Math.min(chunk.length, n - done));
+                int want = (int) Math.min(1 << 20, n - done);
+                ensure(want);
+                int r = in.read(buf, count, want);
                 if (r < 0) {
                     break;
                 }
+                count += r;
                 done += r;
             }
             return done;
@@ -223,9 +229,6 @@ final class ParameterStream {
             throw new Divergence(block, what, cause);
         } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
-        } catch (OutOfMemoryError e) {
-            // metadata read at the wrong place may ask for an absurd array
-            throw new Divergence(block, "its metadata is unreadable", e);
         } finally {
             snapshot.restore();
         }
@@ -272,22 +275,27 @@ final class ParameterStream {
         List<Parameter> params = new ArrayList<>(block.getParameters().values());
         collect(block, state);
         state.addAll(params);
+        Map<Parameter, NDArray> before = new IdentityHashMap<>();
+        for (Parameter p : params) {
+            before.put(p, p.isInitialized() ? p.getArray() : null);
+        }
         FieldSnapshot snapshot = FieldSnapshot.of(state);
         try {
             block.loadParameters(scratch, in);
             for (Parameter p : params) {
+                // a parameter the file has no value for keeps its array
+                NDArray loaded = p.isInitialized() ? p.getArray() : null;
                 records.add(
-                        p.isInitialized()
-                                ? new Record(
-                                        p.getName(),
-                                        p.getArray().getDataType(),
-                                        p.getArray().getShape())
-                                : new Record(p.getName(), null, null));
+                        loaded == null || loaded == before.get(p)
+                                ? new Record(p.getName(), null, null)
+                                : new Record(p.getName(), loaded.getDataType(), loaded.getShape()));
             }
         } catch (EOFException e) {
             throw e;
-        } catch (IOException | MalformedModelException | RuntimeException e) {
-            throw new Divergence(block, "it cannot read the file there: " + e.getMessage(), e);
+        } catch (IOException | MalformedModelException | RuntimeException | OutOfMemoryError e) {
+            // read at the wrong place, a block may ask for an absurd array: that allocation
+            // fails alone, and says the file holds something else there
+            throw new Divergence(block, "it cannot read the file there (" + e + ")", e);
         } finally {
             snapshot.restore();
         }
