@@ -286,6 +286,14 @@ class TorchWeightsTest {
                 assertEquals(115, report.parameterCount());
                 assertEquals(115, report.loaded().size(), prefix);
                 assertEquals(List.of(), report.untouched());
+                if (prefix.equals("module.")) {
+                    assertEquals(
+                            "loaded 115 of 115 parameters from "
+                                    + file
+                                    + " (strict); stripped 'module.' from 148 keys; skipped 26"
+                                    + " unused, 7 alias",
+                            report.summary());
+                }
                 assertClose(
                         prefix + "fc.weight",
                         TorchNames.of(model).get("fc.weight").getArray(),
