@@ -10,7 +10,6 @@ import ai.djl.training.initializer.Initializer;
 import ai.djl.util.Pair;
 import dfbmodels.io.ParameterStream.Divergence;
 import dfbmodels.io.ParameterStream.Record;
-import dfbmodels.io.ParameterStream.Recorder;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -92,7 +91,8 @@ public final class DjlParameters {
         List<Parameter> params = new ArrayList<>(block.getParameters().values());
         boolean initialized = block.isInitialized();
         // the file's size, when the stream knows it, sizes the buffer at once
-        Recorder recorder = new Recorder(is, Math.min(is.available(), 1 << 30));
+        RecordingInputStream recorder =
+                new RecordingInputStream(is, Math.min(is.available(), 1 << 30));
         FieldSnapshot before = initialized ? null : FieldSnapshot.of(stateOf(block));
         boolean loaded = false;
         try (NDManager scratch = manager.newSubManager()) {
@@ -211,7 +211,7 @@ public final class DjlParameters {
             Block root,
             List<Parameter> params,
             ParameterStream stream,
-            Recorder recorder,
+            RecordingInputStream recorder,
             Exception parted) {
         Block at = stream.blocks().get(stream.blocks().size() - 1);
         StringBuilder sb =
