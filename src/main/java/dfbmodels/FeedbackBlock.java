@@ -1,5 +1,6 @@
 package dfbmodels;
 
+import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -11,10 +12,13 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dfbmodels.io.DjlParameters;
 import dfbmodels.nn.ConvolutionCheck;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
 import dfbmodels.state.StateExpDecay;
+import java.io.DataInputStream;
+import java.io.IOException;
 import java.math.BigInteger;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -238,6 +242,23 @@ public class FeedbackBlock extends AbstractBlock {
         errorHead.initialize(manager, dataType, state);
         layernormError.initialize(manager, dataType, state);
         readout.initialize(manager, dataType, classShape(state));
+    }
+
+    /**
+     * Loads parameters saved by {@code Model.save}, after checking the whole file against this
+     * model: parameters of another configuration (other {@code fbFilters}, classes, channels) or
+     * another architecture fail here, naming what differs, and nothing is loaded; an uninitialised
+     * model is initialised on the input shape the file records. See {@link DjlParameters}.
+     *
+     * @param manager the manager of the loaded arrays (the model's)
+     * @param is the stream, at this block's first byte
+     * @throws IOException if the stream cannot be read
+     * @throws MalformedModelException if the file does not hold this model's parameters
+     */
+    @Override
+    public void loadParameters(NDManager manager, DataInputStream is)
+            throws IOException, MalformedModelException {
+        DjlParameters.load(this, manager, is, super::loadParameters);
     }
 
     /** {@inheritDoc} */

@@ -8,6 +8,7 @@ import ai.djl.nn.norm.BatchNorm;
 import ai.djl.util.Pair;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.nn.NamedSequentialBlock;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -35,11 +36,23 @@ public final class TorchNames {
      */
     public static Map<String, Parameter> of(Block block) {
         Map<String, Parameter> out = new LinkedHashMap<>();
-        walk(block, "", out);
+        walk(block, "", out, new IdentityHashMap<>());
         return out;
     }
 
-    private static void walk(Block block, String prefix, Map<String, Parameter> out) {
+    /**
+     * Returns the PyTorch module path of every block of a tree ({@code layer1.2}), without the
+     * trailing dot; the root and blocks PyTorch has no module for map to {@code ""}.
+     */
+    static Map<Block, String> modulePaths(Block root) {
+        Map<Block, String> paths = new IdentityHashMap<>();
+        walk(root, "", new LinkedHashMap<>(), paths);
+        return paths;
+    }
+
+    private static void walk(
+            Block block, String prefix, Map<String, Parameter> out, Map<Block, String> paths) {
+        paths.put(block, prefix.isEmpty() ? "" : prefix.substring(0, prefix.length() - 1));
         for (Pair<String, Parameter> p : block.getDirectParameters()) {
             out.put(prefix + parameterName(block, p.getKey()), p.getValue());
         }
@@ -57,7 +70,7 @@ public final class TorchNames {
             } else {
                 segment = name;
             }
-            walk(child.getValue(), segment.isEmpty() ? prefix : prefix + segment + ".", out);
+            walk(child.getValue(), segment.isEmpty() ? prefix : prefix + segment + ".", out, paths);
         }
     }
 

@@ -5,34 +5,59 @@ import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import java.io.BufferedInputStream;
+import dfbmodels.io.LoadReport.Outcome;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Loads PyTorch {@code state_dict}s into dfbmodels blocks, and saves blocks in the same form.
  *
- * <p>Files are safetensors or numpy {@code .npz} (as written by {@code safetensors.torch.save_file}
- * or {@code np.savez(**{k: v.numpy()})}), decoded with DJL's {@link NDList#decode}. Keys follow
- * {@link TorchNames}. The original's duplicate aliases ({@code frontend.0.*} = {@code conv1.*},
- * {@code frontend.1.*} = {@code bn1.*}, {@code classification_head.2.*} = {@code fc.*}) are
- * accepted in place of, or beside, the primary keys; entries the computation does not use ({@code
- * T}, {@code layernorm_weight}, {@code error_head.T}, {@code error_head.Qinv}, {@code
- * *.num_batches_tracked}) are ignored.
+ * <p><b>Files</b> are safetensors or numpy {@code .npz} (as written by {@code
+ * safetensors.torch.save_file} or {@code np.savez(path, **{k: v.numpy() ...})}, compressed or not),
+ * recognised by their content. The whole file is validated before anything is written: every header
+ * (JSON, dtypes, shapes, offsets: the tensors must tile the data exactly), then every key, shape
+ * and type against the model; a malformed file gives a {@link MalformedModelException} naming the
+ * file, the key and what is wrong, and leaves the model untouched.
+ *
+ * <p><b>Types.</b> Every floating type loads exactly and is then converted to the parameter's type
+ * (rounding to nearest, as PyTorch's {@code load_state_dict} copies): safetensors' F64, F32, F16,
+ * BF16 and F8 kinds (E4M3, E5M2, E4M3FNUZ, E5M2FNUZ, E8M0); numpy's {@code f2}, {@code f4}, {@code
+ * f8} in either byte order and in C or Fortran order. Integer and boolean tensors are not loaded
+ * into floating parameters (PyTorch would convert them; here they are an error naming the key and
+ * the type, because an integer tensor where a float weight belongs is a quantised or foreign
+ * checkpoint, and converting it would load garbage silently); neither are packed sub-byte floats
+ * (F4, F6), complex numbers and numpy's other types. Tensors that are skipped may have any type.
+ *
+ * <p><b>Keys</b> follow {@link TorchNames}. The standard prefixes {@code module.} ({@code
+ * DataParallel}, {@code DistributedDataParallel}) and {@code _orig_mod.} ({@code torch.compile})
+ * are stripped from every key that has them, nested or not, unless a parameter's key itself starts
+ * with one. The original's duplicate aliases ({@code frontend.0.*} = {@code conv1.*}, {@code
+ * frontend.1.*} = {@code bn1.*}, {@code classification_head.2.*} = {@code fc.*}) are accepted in
+ * place of, or beside, the primary keys; entries the computation does not use ({@code T}, {@code
+ * layernorm_weight}, {@code error_head.T}, {@code error_head.Qinv}, {@code *.num_batches_tracked})
+ * are skipped.
+ *
+ * <p>Every load returns a {@link LoadReport} and logs its summary (INFO); a non-strict load that
+ * skipped unexpected tensors or left parameters untouched says which (WARN).
  */
 public final class TorchWeights {
+
+    private static final Logger logger = LoggerFactory.getLogger(TorchWeights.class);
 
     private static final Map<String, String> ALIASES =
             Map.of(
@@ -41,33 +66,47 @@ public final class TorchWeights {
                     "classification_head.2.", "fc.");
     private static final Set<String> UNUSED =
             Set.of("T", "layernorm_weight", "error_head.T", "error_head.Qinv");
+    private static final List<String> PREFIXES = List.of("module.", "_orig_mod.");
+    private static final int LOGGED_KEYS = 10;
 
     private TorchWeights() {}
 
     /**
      * Loads a PyTorch {@code state_dict} strictly: every parameter must be in the file with the
-     * right shape, and the file must hold nothing else (beyond the aliases and unused keys).
+     * right shape and a floating type, and the file must hold nothing else (beyond the aliases and
+     * unused keys).
      *
      * @param block an initialised block
      * @param file a {@code .safetensors} or {@code .npz} file
-     * @throws IOException if the file cannot be read
-     * @throws MalformedModelException if the file is not a state_dict of this model; the message
-     *     lists every missing key, unexpected key and shape mismatch
+     * @return what was loaded and skipped
+     * @throws IOException if the file cannot be read ({@link java.nio.file.NoSuchFileException} if
+     *     it does not exist)
+     * @throws MalformedModelException if the file is malformed or not a state_dict of this model;
+     *     the message lists every missing key, unexpected key, shape mismatch and type problem
+     * @throws IllegalStateException if the block is not initialised
      */
-    public static void load(Block block, Path file) throws IOException, MalformedModelException {
-        load(block, file, true);
+    public static LoadReport load(Block block, Path file)
+            throws IOException, MalformedModelException {
+        return load(block, file, true);
     }
 
     /**
-     * Loads a PyTorch {@code state_dict}; values of any floating type are cast to the block's.
+     * Loads a PyTorch {@code state_dict}; values of any floating type are converted to the block's.
+     *
+     * <p>A non-strict load writes the parameters the file has, leaves the others as they are and
+     * skips tensors no parameter has; the returned report lists each. Shape and type problems are
+     * errors either way, and a failed load writes nothing.
      *
      * @param block an initialised block
      * @param file a {@code .safetensors} or {@code .npz} file
-     * @param strict whether missing and unexpected keys are errors (shape mismatches always are)
-     * @throws IOException if the file cannot be read
-     * @throws MalformedModelException if the file does not fit the model
+     * @param strict whether missing and unexpected keys are errors
+     * @return what was loaded, skipped and left untouched
+     * @throws IOException if the file cannot be read ({@link java.nio.file.NoSuchFileException} if
+     *     it does not exist)
+     * @throws MalformedModelException if the file is malformed or does not fit the model
+     * @throws IllegalStateException if the block is not initialised
      */
-    public static void load(Block block, Path file, boolean strict)
+    public static LoadReport load(Block block, Path file, boolean strict)
             throws IOException, MalformedModelException {
         Map<String, Parameter> params = TorchNames.of(block);
         for (Map.Entry<String, Parameter> p : params.entrySet()) {
@@ -79,77 +118,252 @@ public final class TorchWeights {
                                 + " has no value yet");
             }
         }
-        if (!Files.isRegularFile(file)) {
-            throw new NoSuchFileException(file.toString(), null, "no such weights file");
-        }
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            Map<String, NDArray> tensors = read(manager, file);
-            List<String> missing = new ArrayList<>();
-            List<String> mismatched = new ArrayList<>();
-            Map<Parameter, NDArray> assignments = new LinkedHashMap<>();
-            for (Map.Entry<String, Parameter> p : params.entrySet()) {
-                String key = p.getKey();
-                NDArray value = tensors.remove(key);
-                for (Map.Entry<String, String> alias : ALIASES.entrySet()) {
-                    if (key.startsWith(alias.getValue())) {
-                        String aliasKey = alias.getKey() + key.substring(alias.getValue().length());
-                        NDArray aliased = tensors.remove(aliasKey);
-                        value = value == null ? aliased : value;
-                    }
-                }
-                if (value == null) {
-                    missing.add(key);
-                    continue;
-                }
-                NDArray target = p.getValue().getArray();
-                if (!value.getShape().equals(target.getShape())) {
-                    mismatched.add(
-                            key
-                                    + ": expected "
-                                    + target.getShape()
-                                    + ", found "
-                                    + value.getShape());
-                    continue;
-                }
-                if (!value.getDataType().isFloating()) {
-                    mismatched.add(
-                            key + ": expected a floating type, found " + value.getDataType());
-                    continue;
-                }
-                assignments.put(p.getValue(), value);
+        try (TensorFile tensors = TensorFile.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            Plan plan = plan(params, tensors.entries(), strict, file);
+            // read and convert everything before writing anything
+            Map<Parameter, NDArray> values = new LinkedHashMap<>();
+            for (Map.Entry<Parameter, TensorEntry> a : plan.assignments.entrySet()) {
+                TensorEntry entry = a.getValue();
+                NDArray value = entry.decode(manager, tensors.read(entry));
+                DataType type = a.getKey().getArray().getDataType();
+                values.put(
+                        a.getKey(),
+                        value.getDataType() == type ? value : value.toType(type, false));
             }
-            List<String> unexpected = new ArrayList<>();
-            for (String key : tensors.keySet()) {
-                if (!UNUSED.contains(key) && !key.endsWith(".num_batches_tracked")) {
-                    unexpected.add(key);
-                }
+            for (Map.Entry<Parameter, NDArray> v : values.entrySet()) {
+                v.getKey().getArray().set(v.getValue().toByteBuffer());
             }
-            if (!mismatched.isEmpty()
-                    || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
-                StringBuilder sb =
-                        new StringBuilder("weights in ")
-                                .append(file)
-                                .append(" do not fit the model:");
-                appendList(sb, "missing keys", missing);
-                appendList(sb, "unexpected keys", unexpected);
-                appendList(sb, "shape mismatches", mismatched);
-                throw new MalformedModelException(sb.toString());
-            }
-            for (Map.Entry<Parameter, NDArray> a : assignments.entrySet()) {
-                NDArray target = a.getKey().getArray();
-                target.set(a.getValue().toType(target.getDataType(), false).toByteBuffer());
-            }
+            LoadReport report =
+                    new LoadReport(
+                            file,
+                            strict,
+                            params.size(),
+                            plan.entries,
+                            plan.untouched,
+                            plan.stripped);
+            log(report);
+            return report;
         }
     }
 
+    /** Which tensor goes into which parameter, and what becomes of the rest. */
+    private static final class Plan {
+        final Map<Parameter, TensorEntry> assignments = new LinkedHashMap<>();
+        final List<LoadReport.Entry> entries = new ArrayList<>();
+        final List<String> untouched = new ArrayList<>();
+        final Map<String, Integer> stripped = new LinkedHashMap<>();
+    }
+
+    private static Plan plan(
+            Map<String, Parameter> params, List<TensorEntry> tensors, boolean strict, Path file)
+            throws MalformedModelException {
+        Plan plan = new Plan();
+        // the file's keys, prefixes stripped
+        Map<String, TensorEntry> byKey = new LinkedHashMap<>();
+        Map<TensorEntry, String> stripped = new HashMap<>();
+        for (TensorEntry t : tensors) {
+            String key = strip(t.key, params, plan.stripped);
+            TensorEntry clash = byKey.put(key, t);
+            if (clash != null) {
+                throw new MalformedModelException(
+                        "weights in "
+                                + file
+                                + " do not fit the model: keys '"
+                                + clash.key
+                                + "' and '"
+                                + t.key
+                                + "' both name parameter "
+                                + key);
+            }
+            stripped.put(t, key);
+        }
+        Map<TensorEntry, LoadReport.Entry> outcomes = new HashMap<>();
+        List<String> missing = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
+        List<String> badTypes = new ArrayList<>();
+        for (Map.Entry<String, Parameter> p : params.entrySet()) {
+            String key = p.getKey();
+            TensorEntry value = byKey.get(key);
+            for (Map.Entry<String, String> alias : ALIASES.entrySet()) {
+                if (key.startsWith(alias.getValue())) {
+                    String aliasKey = alias.getKey() + key.substring(alias.getValue().length());
+                    TensorEntry aliased = byKey.get(aliasKey);
+                    if (aliased != null && value != null) {
+                        outcomes.put(
+                                aliased, new LoadReport.Entry(aliased.key, key, Outcome.ALIAS));
+                    } else if (aliased != null) {
+                        value = aliased;
+                    }
+                }
+            }
+            if (value == null) {
+                missing.add(key);
+                plan.untouched.add(key);
+                continue;
+            }
+            outcomes.put(value, new LoadReport.Entry(value.key, key, Outcome.LOADED));
+            String name = value.key.equals(key) ? key : key + " (" + value.key + " in the file)";
+            NDArray target = p.getValue().getArray();
+            if (!value.shape().equals(target.getShape())) {
+                mismatched.add(
+                        name + ": expected " + target.getShape() + ", found " + value.shape());
+                continue;
+            }
+            String typeProblem = typeProblem(value, target.getDataType());
+            if (typeProblem != null) {
+                badTypes.add(name + ": " + typeProblem);
+                continue;
+            }
+            plan.assignments.put(p.getValue(), value);
+        }
+        List<String> unexpected = new ArrayList<>();
+        for (TensorEntry t : tensors) {
+            if (outcomes.containsKey(t)) {
+                continue;
+            }
+            String key = stripped.get(t);
+            boolean unused = UNUSED.contains(key) || key.endsWith(".num_batches_tracked");
+            if (!unused) {
+                unexpected.add(t.key);
+            }
+            outcomes.put(
+                    t,
+                    new LoadReport.Entry(
+                            t.key, null, unused ? Outcome.UNUSED : Outcome.UNEXPECTED));
+        }
+        if (!mismatched.isEmpty()
+                || !badTypes.isEmpty()
+                || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
+            StringBuilder sb =
+                    new StringBuilder("weights in ").append(file).append(" do not fit the model:");
+            if (strict) {
+                appendList(sb, "missing keys", missing);
+                appendList(sb, "unexpected keys", unexpected);
+            }
+            appendList(sb, "shape mismatches", mismatched);
+            appendList(sb, "unsupported types", badTypes);
+            for (Map.Entry<String, Integer> s : plan.stripped.entrySet()) {
+                sb.append("\n  (prefix '")
+                        .append(s.getKey())
+                        .append("' stripped from ")
+                        .append(s.getValue())
+                        .append(" keys)");
+            }
+            throw new MalformedModelException(sb.toString());
+        }
+        for (TensorEntry t : tensors) {
+            plan.entries.add(outcomes.get(t));
+        }
+        return plan;
+    }
+
+    /** Strips the standard prefixes off a key, nested or not, unless the model's keys use them. */
+    private static String strip(
+            String key, Map<String, Parameter> params, Map<String, Integer> counts) {
+        boolean again = true;
+        while (again) {
+            again = false;
+            for (String prefix : PREFIXES) {
+                if (key.startsWith(prefix) && !anyStartsWith(params, prefix)) {
+                    key = key.substring(prefix.length());
+                    counts.merge(prefix, 1, Integer::sum);
+                    again = true;
+                }
+            }
+        }
+        return key;
+    }
+
+    private static boolean anyStartsWith(Map<String, Parameter> params, String prefix) {
+        for (String key : params.keySet()) {
+            if (key.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Why a tensor cannot load into a parameter of type {@code target}, or null if it can. */
+    private static String typeProblem(TensorEntry value, DataType target) {
+        String into =
+                " does not load into a "
+                        + target.name().toLowerCase(java.util.Locale.ROOT)
+                        + " parameter";
+        if (!target.isFloating()) {
+            return "the parameter has type " + target + "; only floating parameters are loaded";
+        }
+        if (value.type == null) {
+            return "type " + value.dtypeName + " has no numeric counterpart and" + into;
+        }
+        switch (value.type.kind()) {
+            case FLOAT:
+                return null;
+            case INTEGER:
+                return "type "
+                        + value.dtypeName
+                        + (value.type == TensorType.BOOL ? " (boolean)" : " (integer)")
+                        + into
+                        + ": integer tensors are not converted (a quantised checkpoint would load"
+                        + " as garbage)";
+            case PACKED:
+                return "type " + value.dtypeName + " (packed sub-byte float) is not supported";
+            default:
+                return "type " + value.dtypeName + " (complex)" + into;
+        }
+    }
+
+    private static void log(LoadReport report) {
+        logger.info("{}", report.summary());
+        if (report.isStrict()) {
+            return;
+        }
+        List<String> unexpected = new ArrayList<>();
+        for (LoadReport.Entry e : report.skipped()) {
+            if (e.outcome() == Outcome.UNEXPECTED) {
+                unexpected.add(e.fileKey());
+            }
+        }
+        if (!report.untouched().isEmpty() || !unexpected.isEmpty()) {
+            logger.warn(
+                    "non-strict load from {} left {} of {} parameters untouched{} and skipped {}"
+                            + " unexpected tensors{}",
+                    report.file(),
+                    report.untouched().size(),
+                    report.parameterCount(),
+                    abbreviate(report.untouched()),
+                    unexpected.size(),
+                    abbreviate(unexpected));
+        }
+    }
+
+    private static String abbreviate(List<String> keys) {
+        if (keys.isEmpty()) {
+            return "";
+        }
+        List<String> shown = keys.subList(0, Math.min(LOGGED_KEYS, keys.size()));
+        return " ("
+                + String.join(", ", shown)
+                + (keys.size() > shown.size()
+                        ? ", ... " + (keys.size() - shown.size()) + " more"
+                        : "")
+                + ")";
+    }
+
     /**
-     * Saves a block's parameters as a safetensors {@code state_dict} under their PyTorch keys.
+     * Saves a block's parameters as a safetensors {@code state_dict} under their PyTorch keys. The
+     * file is written beside its destination and moved into place, so a failed save leaves no
+     * partial file.
      *
      * @param block an initialised block
      * @param file the file to write
      * @throws IOException if the file cannot be written
      */
     public static void save(Block block, Path file) throws IOException {
+        Path absolute = file.toAbsolutePath();
+        Path partial =
+                Files.createTempFile(
+                        absolute.getParent(), absolute.getFileName() + ".", ".partial");
         try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             NDList list = new NDList();
             for (Map.Entry<String, Parameter> p : TorchNames.of(block).entrySet()) {
@@ -158,36 +372,13 @@ public final class TorchWeights {
                 copy.setName(p.getKey());
                 list.add(copy);
             }
-            try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(file))) {
+            try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(partial))) {
                 list.encode(os, NDList.Encoding.SAFETENSORS);
             }
+            Files.move(partial, absolute, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(partial);
         }
-    }
-
-    private static Map<String, NDArray> read(NDManager manager, Path file)
-            throws IOException, MalformedModelException {
-        NDList list;
-        try (InputStream is = new BufferedInputStream(Files.newInputStream(file))) {
-            list = NDList.decode(manager, is);
-        } catch (IllegalArgumentException
-                | IllegalStateException
-                | UnsupportedOperationException e) {
-            throw new MalformedModelException(
-                    file
-                            + " is not a readable safetensors or .npz state_dict (truncated or"
-                            + " another format?): "
-                            + e.getMessage(),
-                    e);
-        }
-        Map<String, NDArray> tensors = new LinkedHashMap<>();
-        for (NDArray array : list) {
-            if (array.getName() == null) {
-                throw new MalformedModelException(
-                        file + " holds an unnamed array; a state_dict needs a key per tensor");
-            }
-            tensors.put(array.getName(), array);
-        }
-        return tensors;
     }
 
     private static void appendList(StringBuilder sb, String what, List<String> items) {

@@ -24,7 +24,7 @@ import java.util.Arrays;
 
 /**
  * Quick measurements for the docs (not a test). Usage: {@code QuickBench qr | train T | memory T |
- * deeplab SIZE}.
+ * deeplab SIZE | load}.
  */
 public final class QuickBench {
 
@@ -44,8 +44,11 @@ public final class QuickBench {
             case "deeplab":
                 deeplab(Integer.parseInt(args[1]));
                 break;
+            case "load":
+                load();
+                break;
             default:
-                throw new IllegalArgumentException("qr | train T | memory T");
+                throw new IllegalArgumentException("qr | train T | memory T | deeplab SIZE | load");
         }
     }
 
@@ -169,5 +172,54 @@ public final class QuickBench {
         System.out.printf(
                 "inference ResNet18 fb=8 64x64 batch 16 T=%d: peak RSS %s%n",
                 iterations, hwm.replaceAll("\\s+", " "));
+    }
+
+    /**
+     * Model.load of a ResNet50 (fb 8, 10 classes) .params file, checked by DjlParameters, into an
+     * initialised and a fresh block, against DJL's loading alone (the check bypassed).
+     */
+    @SuppressWarnings("unchecked")
+    private static void load() throws Exception {
+        java.nio.file.Path dir = Files.createTempDirectory("dfbmodels-load");
+        Shape input = new Shape(1, 3, 32, 32);
+        try (Model model = Model.newInstance("r50")) {
+            FeedbackBlock block = dfbmodels.models.ResNet50.builder().setNumClasses(10).build();
+            block.initialize(model.getNDManager(), DataType.FLOAT32, input);
+            model.setBlock(block);
+            model.save(dir, "r50");
+        }
+        java.nio.file.Path file = dir.resolve("r50-0000.params");
+        java.lang.reflect.Field writing =
+                dfbmodels.io.DjlParameters.class.getDeclaredField("WRITING");
+        writing.setAccessible(true);
+        ThreadLocal<Boolean> bypass = (ThreadLocal<Boolean>) writing.get(null);
+        int reps = 5;
+        for (boolean initialised : new boolean[] {true, false}) {
+            for (boolean checked : new boolean[] {true, false}) {
+                double[] t = new double[reps];
+                for (int r = 0; r < reps; r++) {
+                    try (Model model = Model.newInstance("r50")) {
+                        FeedbackBlock block =
+                                dfbmodels.models.ResNet50.builder().setNumClasses(10).build();
+                        if (initialised) {
+                            block.initialize(model.getNDManager(), DataType.FLOAT32, input);
+                        }
+                        model.setBlock(block);
+                        bypass.set(!checked);
+                        long t0 = System.nanoTime();
+                        model.load(dir, "r50");
+                        t[r] = (System.nanoTime() - t0) / 1e6;
+                        bypass.set(false);
+                    }
+                }
+                System.out.printf(
+                        "Model.load ResNet50 (%,d bytes), %s block, %s: median %.0f ms (min %.0f)%n",
+                        Files.size(file),
+                        initialised ? "initialised" : "fresh",
+                        checked ? "checked" : "DJL alone",
+                        median(t),
+                        Arrays.stream(t).min().getAsDouble());
+            }
+        }
     }
 }

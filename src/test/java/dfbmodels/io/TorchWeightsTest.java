@@ -17,12 +17,20 @@ import ai.djl.training.ParameterStore;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.Fixtures;
 import dfbmodels.models.ResNet18;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -242,6 +250,129 @@ class TorchWeightsTest {
                 // the reloaded arrays, so outputs agree to float32 rounding
                 assertClose("DJL params round trip", logits(block, m, x), want, 1e-5);
             }
+        }
+    }
+
+    /** The fixture's state_dict with every key renamed; null drops a key. */
+    private Path renamed(NDManager m, String name, UnaryOperator<String> rename)
+            throws IOException {
+        NDList ref = NDList.decode(m, Files.newInputStream(Fixtures.dir().resolve(WEIGHTS)));
+        NDList out = new NDList();
+        for (NDArray a : ref) {
+            String key = rename.apply(a.getName());
+            if (key != null) {
+                a.setName(key);
+                out.add(a);
+            }
+        }
+        Path file = tmp.resolve(name + ".safetensors");
+        write(out, file, NDList.Encoding.SAFETENSORS);
+        return file;
+    }
+
+    @Test
+    void dataParallelAndCompiledPrefixesAreStripped() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (String prefix : List.of("module.", "_orig_mod.", "module._orig_mod.")) {
+                Path file = renamed(m, "prefixed", k -> prefix + k);
+                FeedbackBlock model = model(m, 8);
+                // strict: the prefix is the only difference
+                LoadReport report = TorchWeights.load(model, file);
+                Map<String, Integer> stripped = new LinkedHashMap<>();
+                for (String p : prefix.split("(?<=\\.)")) {
+                    stripped.put(p, 148);
+                }
+                assertEquals(stripped, report.strippedPrefixes(), prefix);
+                assertEquals(115, report.parameterCount());
+                assertEquals(115, report.loaded().size(), prefix);
+                assertEquals(List.of(), report.untouched());
+                if (prefix.equals("module.")) {
+                    assertEquals(
+                            "loaded 115 of 115 parameters from "
+                                    + file
+                                    + " (strict); stripped 'module.' from 148 keys; skipped 26"
+                                    + " unused, 7 alias",
+                            report.summary());
+                }
+                assertClose(
+                        prefix + "fc.weight",
+                        TorchNames.of(model).get("fc.weight").getArray(),
+                        NDList.decode(m, Files.newInputStream(file)).get(prefix + "fc.weight"),
+                        0);
+            }
+        }
+    }
+
+    @Test
+    void nonStrictLoadReportsAndLogsWhatItLoadedSkippedAndLeftUntouched() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            // the case: a DataParallel dict (every key "module."), loaded non-strictly,
+            // used to load 0 of 115 tensors and say nothing; here layer4 is also absent and an
+            // extra head is present
+            Path file = renamed(m, "partial", k -> k.startsWith("layer4.") ? null : "module." + k);
+            NDList extra = NDList.decode(m, Files.newInputStream(file));
+            NDArray head = m.zeros(new Shape(3));
+            head.setName("module.head.extra.weight");
+            extra.add(head);
+            write(extra, file, NDList.Encoding.SAFETENSORS);
+            FeedbackBlock model = model(m, 8);
+            List<String> layer4 = new ArrayList<>();
+            Map<String, NDArray> before = new LinkedHashMap<>();
+            for (Map.Entry<String, Parameter> p : TorchNames.of(model).entrySet()) {
+                if (p.getKey().startsWith("layer4.")) {
+                    layer4.add(p.getKey());
+                    before.put(p.getKey(), p.getValue().getArray().duplicate());
+                }
+            }
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            PrintStream stderr = System.err;
+            LoadReport report;
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            try {
+                report = TorchWeights.load(model, file, false);
+            } finally {
+                System.setErr(stderr);
+            }
+            assertEquals(115 - layer4.size(), report.loaded().size());
+            assertEquals(layer4, report.untouched());
+            assertEquals(Map.of("module.", 119), report.strippedPrefixes());
+            Map<LoadReport.Outcome, List<String>> skipped = new EnumMap<>(LoadReport.Outcome.class);
+            for (LoadReport.Entry e : report.skipped()) {
+                skipped.computeIfAbsent(e.outcome(), o -> new ArrayList<>()).add(e.fileKey());
+            }
+            assertEquals(
+                    List.of("module.head.extra.weight"),
+                    skipped.get(LoadReport.Outcome.UNEXPECTED));
+            assertEquals(7, skipped.get(LoadReport.Outcome.ALIAS).size());
+            assertTrue(skipped.get(LoadReport.Outcome.ALIAS).contains("module.frontend.0.weight"));
+            assertEquals(21, skipped.get(LoadReport.Outcome.UNUSED).size());
+            assertEquals(
+                    "loaded 90 of 115 parameters from "
+                            + file
+                            + " (non-strict); stripped 'module.' from 119 keys; skipped 21 unused,"
+                            + " 7 alias, 1 unexpected; left 25 untouched",
+                    report.summary());
+            assertTrue(
+                    err.toString(StandardCharsets.UTF_8)
+                            .contains(
+                                    "WARN dfbmodels.io.TorchWeights - non-strict load from "
+                                            + file
+                                            + " left 25 of 115 parameters untouched (layer4.0.conv1.weight,"
+                                            + " layer4.0.bn1.weight"),
+                    err.toString(StandardCharsets.UTF_8));
+            for (Map.Entry<String, NDArray> b : before.entrySet()) {
+                assertClose(
+                        b.getKey(),
+                        TorchNames.of(model).get(b.getKey()).getArray(),
+                        b.getValue(),
+                        0);
+            }
+            NDList ref = NDList.decode(m, Files.newInputStream(Fixtures.dir().resolve(WEIGHTS)));
+            assertClose(
+                    "layer3 loaded",
+                    TorchNames.of(model).get("layer3.1.conv2.weight").getArray(),
+                    ref.get("layer3.1.conv2.weight"),
+                    0);
         }
     }
 }
