@@ -420,9 +420,9 @@ public class FeedbackBlock extends AbstractBlock {
      * Returns the feedback {@code f} that the body sees after state {@code h}: {@code softmax_c(
      * GN_in( bilinear(h[:, feedback channels], height x width) ) )}, computed as the loop computes
      * it. For the states {@code h_1 .. h_n} that {@link #RETURN_STATES} returns, this gives the
-     * feedback of steps {@code 1 .. n} ({@code f_0}, of the zero state, is the uniform {@code
-     * 1/feedbackChannels}). The loop itself does not call this method, so observing the feedback
-     * costs nothing unless asked for.
+     * feedback of steps {@code 1 .. n} ({@code f_0}, of the default zero initial state, is the
+     * uniform {@code 1/feedbackChannels}). The loop itself does not call this method, so observing
+     * the feedback costs nothing unless asked for.
      *
      * @param ps the parameter store
      * @param state a state {@code (B, classChannels + feedbackChannels, Hs, Ws)}
