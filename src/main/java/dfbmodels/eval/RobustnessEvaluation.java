@@ -54,9 +54,10 @@ import java.util.Set;
  * {@link FeedbackBlock#RETURN_STATES}; the prediction at each smaller T is the readout of the state
  * after T steps, which is what a forward with that T computes (in inference every step's
  * computation is the same whatever T, and an early stop at step {@code k} ends runs of every T
- * {@code > k} in the same state). T = 0 takes its own forward. A feedforward twin ({@link
- * FeedbackBlock#isFeedback()} false) runs one step whatever T, so it is evaluated once per
- * corruption and level and reported with {@code iterations = 1} only. Labels are not corrupted.
+ * {@code > k} in the same state; with a Gaussian initial state, all T of a batch share one draw). T
+ * = 0 takes its own forward. A feedforward twin ({@link FeedbackBlock#isFeedback()} false) runs one
+ * step whatever T, so it is evaluated once per corruption and level and reported with {@code
+ * iterations = 1} only. Labels are not corrupted.
  */
 public final class RobustnessEvaluation {
 
