@@ -353,44 +353,6 @@ class RobustnessEvaluationTest {
                         .getMessage());
     }
 
-    /** The mean of the predictions' values, as a DJL evaluator. */
-    private static final class MeanOutput extends ai.djl.training.evaluator.Evaluator {
-
-        private final java.util.Map<String, double[]> sums = new java.util.HashMap<>();
-
-        MeanOutput() {
-            super("Mean_Output");
-        }
-
-        @Override
-        public NDArray evaluate(NDList labels, NDList predictions) {
-            return predictions.head().mean();
-        }
-
-        @Override
-        public void addAccumulator(String key) {
-            sums.put(key, new double[2]);
-        }
-
-        @Override
-        public void updateAccumulator(String key, NDList labels, NDList predictions) {
-            double[] s = sums.get(key);
-            s[0] += mean(predictions.head()) * predictions.head().size();
-            s[1] += predictions.head().size();
-        }
-
-        @Override
-        public void resetAccumulator(String key) {
-            addAccumulator(key);
-        }
-
-        @Override
-        public float getAccumulator(String key) {
-            double[] s = sums.get(key);
-            return (float) (s[0] / s[1]);
-        }
-    }
-
     /** Records the calls a {@link Progress} gets. */
     private static final class RecordingProgress implements Progress {
 
