@@ -218,6 +218,15 @@ public class FeedbackBlock extends AbstractBlock {
     }
 
     /**
+     * Returns the standard deviation of the Gaussian initial state.
+     *
+     * @return the std, {@code 0} for the zero initial state (the default)
+     */
+    public float getInitialStateStd() {
+        return initialStateStd;
+    }
+
+    /**
      * Returns the early-stop tolerance.
      *
      * @return atol ({@code <= 0}: off)
@@ -422,12 +431,7 @@ public class FeedbackBlock extends AbstractBlock {
                                     x0.getDataType(),
                                     x0.getDevice());
         } else {
-            fb =
-                    Interpolation.bilinear(
-                            h.get(new NDIndex(":, {}:", classChannels)),
-                            x0Shape.get(2),
-                            x0Shape.get(3),
-                            false);
+            fb = resizeFeedback(h, x0Shape.get(2), x0Shape.get(3));
         }
         NDArray f = layernormInput.forward(ps, new NDList(fb), training).head().softmax(1);
         NDArray y =
@@ -436,6 +440,49 @@ public class FeedbackBlock extends AbstractBlock {
         NDArray e = layernormError.forward(ps, new NDList(y), training).head();
         NDArray update = errorHead.apply(ps, e, t, training, plan);
         return h == null ? update : h.add(update);
+    }
+
+    private NDArray resizeFeedback(NDArray h, long height, long width) {
+        return Interpolation.bilinear(
+                h.get(new NDIndex(":, {}:", classChannels)), height, width, false);
+    }
+
+    /**
+     * Returns the feedback {@code f} that the body sees after state {@code h}: {@code softmax_c(
+     * GN_in( bilinear(h[:, feedback channels], height x width) ) )}, computed as the loop computes
+     * it. For the states {@code h_1 .. h_n} that {@link #RETURN_STATES} returns, this gives the
+     * feedback of steps {@code 1 .. n} ({@code f_0}, of the default zero initial state, is the
+     * uniform {@code 1/feedbackChannels}). The loop itself does not call this method, so observing
+     * the feedback costs nothing unless asked for.
+     *
+     * @param ps the parameter store
+     * @param state a state {@code (B, classChannels + feedbackChannels, Hs, Ws)}
+     * @param height the frontend output's height {@code H0}, e.g. {@code
+     *     getFrontend().getOutputShapes(new Shape[] {x.getShape()})[0].get(2)}
+     * @param width the frontend output's width {@code W0}
+     * @return the feedback {@code (B, feedbackChannels, H0, W0)}, summing to 1 over channels, in
+     *     the state's manager
+     * @throws IllegalArgumentException if the state does not have {@code getStateChannels()}
+     *     channels, or the size is not positive
+     */
+    public NDArray feedback(ParameterStore ps, NDArray state, long height, long width) {
+        Shape s = state.getShape();
+        if (s.dimension() != 4 || s.get(1) != getStateChannels()) {
+            throw new IllegalArgumentException(
+                    "state must have shape (B, " + getStateChannels() + ", Hs, Ws), got " + s);
+        }
+        if (height < 1 || width < 1) {
+            throw new IllegalArgumentException(
+                    "height and width must be positive, got " + height + "x" + width);
+        }
+        NDManager manager = state.getManager();
+        try (NDManager scope = manager.newSubManager()) {
+            scope.tempAttachAll(state);
+            NDArray fb = resizeFeedback(state, height, width);
+            NDArray f = layernormInput.forward(ps, new NDList(fb), false).head().softmax(1);
+            f.attach(manager);
+            return f;
+        }
     }
 
     private NDArray initialState(NDArray x, Shape x0Shape) {

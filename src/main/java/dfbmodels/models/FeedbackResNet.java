@@ -14,10 +14,14 @@ import java.util.List;
  * layer1..layer4}.
  *
  * <ul>
- *   <li>frontend: {@code conv1} 7×7/2, {@code bn1}, ReLU, max-pool 3/2: {@code (B, Cin, H, W) ->
- *       (B, 64, H/4, W/4)};
+ *   <li>frontend, the stem ({@link Builder#optStem(ResNetStem)}): by default torchvision's {@code
+ *       conv1} 7×7/2, {@code bn1}, ReLU, max-pool 3/2: {@code (B, Cin, H, W) -> (B, 64, H/4, W/4)};
+ *       with {@link ResNetStem#CIFAR} {@code conv1} 3×3/1, {@code bn1}, ReLU: {@code -> (B, 64, H,
+ *       W)};
  *   <li>body: {@code layer1..layer4}, {@code layer1} taking {@code 64 + fb·e} channels and {@code
- *       layer4} built with {@code 512 + fb} planes: {@code -> (B, (512 + fb)·e, H/32, W/32)};
+ *       layer4} built with {@code 512 + fb} planes: {@code -> (B, (512 + fb)·e, H/32, W/32)}, or
+ *       {@code H/8 × W/8} with the CIFAR stem (sizes rounded up: a 28×28 input gives a 1×1 state
+ *       with the default stem, 4×4 with the CIFAR stem; see {@link ResNetStem});
  *   <li>readout: global average pool, flatten, {@code fc}: {@code (B, 512·e, Hs, Ws) -> (B,
  *       numClasses)}.
  * </ul>
@@ -47,6 +51,7 @@ public final class FeedbackResNet {
         private ResidualBlockType blockType;
         private int[] layers;
         private int normGroups = 8;
+        private ResNetStem stem = ResNetStem.IMAGENET;
 
         Builder() {
             super(8);
@@ -96,17 +101,38 @@ public final class FeedbackResNet {
             return this;
         }
 
+        /**
+         * Sets the stem (default {@link ResNetStem#IMAGENET}: torchvision's). {@link
+         * ResNetStem#CIFAR} (3×3 stride-1 {@code conv1}, no max-pool) is for 28–64 px inputs: a
+         * 28×28 or 32×32 input then gives a 4×4 state instead of 1×1, so the feedback is a spatial
+         * map rather than one vector per image, at about 14 times the compute per step (ResNet18 at
+         * 28×28). Only the feedback ResNets have this option; {@link DeepLabV3Plus} keeps
+         * torchvision's stem.
+         *
+         * @param stem the stem
+         * @return this builder
+         */
+        public Builder optStem(ResNetStem stem) {
+            this.stem = stem;
+            return this;
+        }
+
         /** {@inheritDoc} */
         @Override
         public FeedbackBlock build() {
             validate();
             int e = blockType.expansion();
-            NamedSequentialBlock frontend =
-                    Layers.stem()
-                            .add(
-                                    "maxpool",
-                                    Pool.maxPool2dBlock(
-                                            new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
+            NamedSequentialBlock frontend;
+            if (stem == ResNetStem.CIFAR) {
+                frontend = Layers.cifarStem();
+            } else {
+                frontend =
+                        Layers.stem()
+                                .add(
+                                        "maxpool",
+                                        Pool.maxPool2dBlock(
+                                                new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
+            }
             NamedSequentialBlock body =
                     Layers.resnetLayers(
                             blockType, 64 + fbFilters * e, 512 + fbFilters, layers, false);
@@ -138,6 +164,9 @@ public final class FeedbackResNet {
                                 + Arrays.toString(layers));
             }
             validateCommon();
+            if (stem == null) {
+                throw new IllegalArgumentException("stem must be IMAGENET or CIFAR, got null");
+            }
             if (normGroups < 1) {
                 throw new IllegalArgumentException(
                         "normGroups must be positive, got " + normGroups);

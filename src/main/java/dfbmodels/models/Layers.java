@@ -97,6 +97,14 @@ final class Layers {
                 .add("relu", ai.djl.nn.Activation.reluBlock());
     }
 
+    /** The CIFAR ResNet stem: {@code conv1} 3×3/1 → {@code bn1} → ReLU, no max-pool. */
+    static NamedSequentialBlock cifarStem() {
+        return new NamedSequentialBlock()
+                .add("conv1", conv(64, 3, 1, 1, 1))
+                .add("bn1", batchNorm())
+                .add("relu", ai.djl.nn.Activation.reluBlock());
+    }
+
     /**
      * {@code layer1..layer4} of a ResNet, widths 64, 128, 256 and {@code lastPlanes}; {@code
      * layer1} takes {@code inplanes} channels, layers 2 and 3 have stride 2, and {@code layer4}

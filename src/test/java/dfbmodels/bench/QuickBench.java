@@ -17,6 +17,7 @@ import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.models.DeepLabV3Plus;
 import dfbmodels.models.ResNet18;
+import dfbmodels.models.ResNetStem;
 import dfbmodels.state.QrDecomposition;
 import java.nio.file.Files;
 import java.nio.file.Paths;
@@ -24,7 +25,7 @@ import java.util.Arrays;
 
 /**
  * Quick measurements for the docs (not a test). Usage: {@code QuickBench qr | train T | memory T |
- * deeplab SIZE | load}.
+ * deeplab SIZE | load | stem IMAGENET|CIFAR FB T [FEEDBACK]}.
  */
 public final class QuickBench {
 
@@ -47,8 +48,17 @@ public final class QuickBench {
             case "load":
                 load();
                 break;
+            case "stem":
+                stem(
+                        ResNetStem.valueOf(args[1]),
+                        Integer.parseInt(args[2]),
+                        Integer.parseInt(args[3]),
+                        args.length < 5 || Boolean.parseBoolean(args[4]));
+                break;
             default:
-                throw new IllegalArgumentException("qr | train T | memory T | deeplab SIZE | load");
+                throw new IllegalArgumentException(
+                        "qr | train T | memory T | deeplab SIZE | load | stem IMAGENET|CIFAR FB"
+                                + " T [FEEDBACK]");
         }
     }
 
@@ -112,6 +122,70 @@ public final class QuickBench {
                 System.out.printf(
                         "train ResNet18 fb=8 32x32 batch 32 T=%d: median %.0f ms/step (min %.0f)%n",
                         iterations, median(t), Arrays.stream(t).min().getAsDouble());
+            }
+        }
+    }
+
+    /**
+     * One Fashion-MNIST-sized training step (ResNet18, 1 channel, 28×28, batch 64, Adam, no early
+     * stop) per stem: what an epoch of the MNIST example costs (938 steps). Reports wall time and
+     * the process's CPU time per step (on a shared machine the CPU time is the steadier number;
+     * with both cores free the wall time is about half of it).
+     */
+    private static void stem(ResNetStem stem, int fb, int iterations, boolean feedback) {
+        Engine.getInstance().setRandomSeed(0);
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        try (Model model = Model.newInstance("bench");
+                NDManager m = NDManager.newBaseManager()) {
+            model.setBlock(
+                    ResNet18.builder()
+                            .setNumClasses(10)
+                            .optInChannels(1)
+                            .optStem(stem)
+                            .optFbFilters(fb)
+                            .optIterations(iterations)
+                            .optFeedback(feedback)
+                            .optAtol(0f)
+                            .build());
+            try (Trainer trainer =
+                    model.newTrainer(
+                            new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                                    .optOptimizer(Optimizer.adam().build()))) {
+                Shape in = new Shape(64, 1, 28, 28);
+                trainer.initialize(in);
+                NDArray x = m.randomUniform(0, 1, in);
+                NDArray y = m.randomInteger(0, 10, new Shape(64), DataType.INT32);
+                int repeats = 3;
+                double[] wall = new double[repeats];
+                double[] cpu = new double[repeats];
+                for (int i = 0; i < repeats + 1; i++) {
+                    long t0 = System.nanoTime();
+                    long c0 = os.getProcessCpuTime();
+                    try (GradientCollector gc = trainer.newGradientCollector()) {
+                        NDArray pred = trainer.forward(new NDList(x)).head();
+                        gc.backward(trainer.getLoss().evaluate(new NDList(y), new NDList(pred)));
+                    }
+                    trainer.step();
+                    if (i >= 1) {
+                        wall[i - 1] = (System.nanoTime() - t0) / 1e6;
+                        cpu[i - 1] = (os.getProcessCpuTime() - c0) / 1e6;
+                    }
+                }
+                System.out.printf(
+                        "ResNet18 %s stem fb=%d feedback=%b 28x28x1 batch 64 T=%d: train wall %.0f"
+                                + " ms/step (min %.0f), CPU %.0f ms/step; %.1f min/epoch of 938"
+                                + " steps at this wall time, %.1f at CPU/2%n",
+                        stem,
+                        fb,
+                        feedback,
+                        iterations,
+                        median(wall),
+                        Arrays.stream(wall).min().getAsDouble(),
+                        median(cpu),
+                        median(wall) * 938 / 60000,
+                        median(cpu) / 2 * 938 / 60000);
             }
         }
     }

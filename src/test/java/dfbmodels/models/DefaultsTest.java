@@ -246,6 +246,14 @@ class DefaultsTest {
                 return String.valueOf(model.getStateOp().isUniformShortcut());
             case "feedback":
                 return String.valueOf(model.isFeedback());
+            case "stem":
+                {
+                    // the ImageNet stem ends in a max-pool; the CIFAR stem has none
+                    boolean pooled =
+                            model.getFrontend().getChildren().keys().stream()
+                                    .anyMatch(k -> k.endsWith("maxpool"));
+                    return pooled ? "IMAGENET" : "CIFAR";
+                }
             default:
                 throw new AssertionError("DefaultsTest cannot read the setting " + setting);
         }
@@ -475,7 +483,13 @@ class DefaultsTest {
     }
 
     private static String normalise(String v) {
-        String s = v.replace("{@code", "").replace("}", "").replace("`", "").trim().toLowerCase();
+        String s =
+                v.replaceAll("\\{@link \\w*#", "")
+                        .replace("{@code", "")
+                        .replace("}", "")
+                        .replace("`", "")
+                        .trim()
+                        .toLowerCase();
         switch (s) {
             case "on":
                 return "true";

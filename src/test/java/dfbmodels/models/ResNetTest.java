@@ -16,7 +16,11 @@ import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.io.TorchNames;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class ResNetTest {
 
@@ -45,19 +49,81 @@ class ResNetTest {
     }
 
     @Test
-    void feedforwardTwinHasTheSameParametersAndRunsOneStep() {
+    void cifarStemKeepsFullResolutionUntilLayer2AndTorchvisionsNames() {
         try (NDManager m = NDManager.newBaseManager()) {
-            Shape in = new Shape(2, 3, 64, 64);
-            FeedbackBlock loop = ResNet18.builder().setNumClasses(4).optIterations(5).build();
+            FeedbackBlock small =
+                    ResNet18.builder()
+                            .setNumClasses(10)
+                            .optInChannels(1)
+                            .optStem(ResNetStem.CIFAR)
+                            .build();
+            Shape in = new Shape(2, 1, 28, 28);
+            assertEquals(
+                    new Shape(2, 64, 28, 28),
+                    small.getFrontend().getOutputShapes(new Shape[] {in})[0]);
+            NDList out = run(small, m, in, 2);
+            // 28 -> 28 (conv1 3x3/1, no max-pool) -> 28 (layer1) -> 14 -> 7 -> 4
+            assertEquals(new Shape(2, 520, 4, 4), out.get(1).getShape());
+            assertEquals(new Shape(2, 10), out.head().getShape());
+            // 32 -> 32 -> 16 -> 8 -> 4
+            FeedbackBlock rgb =
+                    ResNet18.builder().setNumClasses(10).optStem(ResNetStem.CIFAR).build();
+            assertEquals(
+                    new Shape(1, 520, 4, 4),
+                    run(rgb, m, new Shape(1, 3, 32, 32), 1).get(1).getShape());
+            Map<String, Parameter> p = TorchNames.of(small);
+            assertEquals(new Shape(64, 1, 3, 3), p.get("conv1.weight").getShape());
+            FeedbackBlock imagenet = ResNet18.builder().setNumClasses(10).optInChannels(1).build();
+            imagenet.initialize(m, DataType.FLOAT32, in);
+            Map<String, Parameter> q = TorchNames.of(imagenet);
+            assertEquals(q.keySet(), p.keySet(), "the same state_dict keys with both stems");
+            assertEquals(new Shape(64, 1, 7, 7), q.get("conv1.weight").getShape());
+        }
+        assertEquals(
+                "stem must be IMAGENET or CIFAR, got null",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> ResNet18.builder().setNumClasses(2).optStem(null).build())
+                        .getMessage());
+    }
+
+    static Stream<Arguments> twins() {
+        return Stream.of(
+                Arguments.of(ResNetStem.IMAGENET, new Shape(2, 3, 64, 64)),
+                Arguments.of(ResNetStem.CIFAR, new Shape(2, 1, 28, 28)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("twins")
+    void feedforwardTwinHasTheSameParametersAndRunsOneStep(ResNetStem stem, Shape in) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            int channels = (int) in.get(1);
+            FeedbackBlock loop =
+                    ResNet18.builder()
+                            .setNumClasses(4)
+                            .optInChannels(channels)
+                            .optStem(stem)
+                            .optIterations(5)
+                            .build();
             FeedbackBlock twin =
-                    ResNet18.builder().setNumClasses(4).optIterations(5).optFeedback(false).build();
+                    ResNet18.builder()
+                            .setNumClasses(4)
+                            .optInChannels(channels)
+                            .optStem(stem)
+                            .optIterations(5)
+                            .optFeedback(false)
+                            .build();
             loop.initialize(m, DataType.FLOAT32, in);
             twin.initialize(m, DataType.FLOAT32, in);
             assertTrue(loop.isFeedback());
             assertTrue(!twin.isFeedback());
+            // every parameter, the class path (conv1 .. layer4, fc) included, under the same
+            // torchvision name with the same shape
             Map<String, Parameter> a = TorchNames.of(loop);
             Map<String, Parameter> b = TorchNames.of(twin);
             assertEquals(a.keySet(), b.keySet(), "parameter names");
+            assertTrue(a.containsKey("conv1.weight") && a.containsKey("layer4.1.bn2.weight"));
+            assertTrue(a.containsKey("fc.weight"));
             for (Map.Entry<String, Parameter> p : a.entrySet()) {
                 NDArray value = p.getValue().getArray();
                 NDArray target = b.get(p.getKey()).getArray();
