@@ -115,8 +115,10 @@ public final class Interpolation {
             w[i * m + lo] += 1 - frac;
             w[i * m + hi] += frac;
         }
-        return scope.create(w, new Shape(out, in))
-                .toType(type, false)
-                .toDevice(like.getDevice(), false);
+        // an array created from Java data points into a Java buffer that is released with the
+        // scope, while autograd keeps the matrix for backward: hand LibTorch its own copy
+        NDArray host = scope.create(w, new Shape(out, in));
+        NDArray owned = host.getDataType() == type ? host.duplicate() : host.toType(type, false);
+        return owned.toDevice(like.getDevice(), false);
     }
 }
