@@ -5,6 +5,7 @@ import ai.djl.nn.ParallelBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.norm.LayerNorm;
 import ai.djl.util.Pair;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.nn.NamedSequentialBlock;
@@ -20,7 +21,8 @@ import java.util.Set;
  * named by its index (like {@code nn.Sequential}); a child of any other block by the name it was
  * added with; the frontend, body and readout of a {@link FeedbackBlock} add no name (the original
  * holds their modules as direct attributes). BatchNorm's {@code gamma, beta, runningMean,
- * runningVar} become {@code weight, bias, running_mean, running_var}.
+ * runningVar} become {@code weight, bias, running_mean, running_var}, LayerNorm's {@code gamma,
+ * beta} {@code weight, bias}.
  */
 public final class TorchNames {
 
@@ -75,7 +77,7 @@ public final class TorchNames {
     }
 
     private static String parameterName(Block block, String djlName) {
-        if (block instanceof BatchNorm) {
+        if (block instanceof BatchNorm || block instanceof LayerNorm) {
             switch (djlName) {
                 case "gamma":
                     return "weight";

@@ -22,8 +22,8 @@ public final class FeedbackTranslators {
     private FeedbackTranslators() {}
 
     /**
-     * Image → {@link Classifications} (softmax probabilities) for the feedback ResNets; DJL's own
-     * {@link ImageClassificationTranslator}, configured.
+     * Image → {@link Classifications} (softmax probabilities) for the feedback classifiers
+     * (ResNets, Vision Transformer); DJL's own {@link ImageClassificationTranslator}, configured.
      *
      * @param classes the class names, in the order of the model's outputs
      * @param inChannels 1 (grayscale) or 3 (RGB)

@@ -20,6 +20,7 @@ import ai.djl.training.ParameterStore;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.models.DeepLabV3Plus;
 import dfbmodels.models.ResNet18;
+import dfbmodels.models.VisionTransformer;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -100,6 +101,50 @@ class FeedbackTranslatorsTest {
                         predictor.predict(ImageFactory.getInstance().fromImage(seven(56)));
                 double sum = big.items().stream().mapToDouble(c -> c.getProbability()).sum();
                 assertEquals(1.0, sum, 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void classifiesWithAVisionTransformerUnchanged() throws Exception {
+        Engine.getInstance().setRandomSeed(6);
+        try (Model model = Model.newInstance("vit-digits")) {
+            FeedbackBlock block =
+                    VisionTransformer.builder()
+                            .setNumClasses(10)
+                            .optInChannels(1)
+                            .optImageSize(28)
+                            .optPatchSize(VisionTransformer.SMALL_IMAGE_PATCH_SIZE)
+                            .optNumLayers(1)
+                            .optHiddenDim(32)
+                            .optNumHeads(2)
+                            .optMlpDim(64)
+                            .optIterations(3)
+                            .build();
+            model.setBlock(block);
+            block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 1, 28, 28));
+            BufferedImage img = seven(28);
+            Classifications result;
+            try (Predictor<Image, Classifications> predictor =
+                    model.newPredictor(FeedbackTranslators.classification(DIGITS, 1, 28, 28))) {
+                result = predictor.predict(ImageFactory.getInstance().fromImage(img));
+            }
+            try (NDManager m = NDManager.newBaseManager()) {
+                NDArray probs =
+                        block.forward(
+                                        new ParameterStore(m, false),
+                                        new NDList(tensor(m, img, 1)),
+                                        false)
+                                .head()
+                                .softmax(1);
+                double[] want = probs.toType(DataType.FLOAT64, false).toDoubleArray();
+                double[] got = new double[10];
+                for (int i = 0; i < 10; i++) {
+                    got[i] = result.get(DIGITS.get(i)).getProbability();
+                }
+                assertArrayEquals(want, got, 1e-5);
+                assertEquals(
+                        DIGITS.get((int) probs.argMax(1).getLong(0)), result.best().getClassName());
             }
         }
     }

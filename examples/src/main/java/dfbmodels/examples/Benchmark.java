@@ -29,6 +29,7 @@ import dfbmodels.models.FeedbackModelBuilder;
 import dfbmodels.models.ResNet18;
 import dfbmodels.models.ResNet34;
 import dfbmodels.models.ResNet50;
+import dfbmodels.models.VisionTransformer;
 import dfbmodels.state.QrDecomposition;
 import dfbmodels.state.StateExpDecay;
 import java.io.BufferedReader;
@@ -131,7 +132,7 @@ public final class Benchmark {
                         throw new IllegalArgumentException(
                                 "unknown option "
                                         + args[i]
-                                        + "; options: --model resnet18|resnet34|resnet50|deeplabv3plus"
+                                        + "; options: --model resnet18|resnet34|resnet50|deeplabv3plus|vit-tiny|vit-small"
                                         + " --size N | --height N --width N, --batch N, --device"
                                         + " cpu|gpu, --iterations 1,5,..., --warmup N, --repeats N,"
                                         + " --fb-filters N, --classes N, --profile true|false,"
@@ -160,9 +161,23 @@ public final class Benchmark {
                 case "deeplabv3plus":
                     builder = DeepLabV3Plus.builder();
                     break;
+                case "vit-tiny":
+                case "vit-small":
+                    // image size = the input's; patch 16 from 224x224 up, 4 below
+                    builder =
+                            (model.equals("vit-tiny")
+                                            ? VisionTransformer.tiny()
+                                            : VisionTransformer.small())
+                                    .optImageSize(height)
+                                    .optPatchSize(
+                                            height >= 224
+                                                    ? VisionTransformer.PATCH_SIZE
+                                                    : VisionTransformer.SMALL_IMAGE_PATCH_SIZE);
+                    break;
                 default:
                     throw new IllegalArgumentException(
-                            "--model must be resnet18, resnet34, resnet50 or deeplabv3plus, got "
+                            "--model must be resnet18, resnet34, resnet50, deeplabv3plus, vit-tiny"
+                                    + " or vit-small, got "
                                     + model);
             }
             if (fb > 0) {
