@@ -154,22 +154,23 @@ class TrainMnistTest {
                 Options.parse(
                         "--dataset", "mnist",
                         "--data-dir", data.toString(),
-                        "--limit", "640",
+                        "--limit", "1000",
                         "--test-limit", "256",
                         "--batch-size", "16",
                         "--iterations", "2",
                         "--fb-filters", "8",
                         "--tau", "2",
-                        "--lr", "0.002",
+                        "--lr", "0.0008",
                         "--seed", "7",
                         "--device", "cpu",
                         "--max-eval-iterations", "1",
                         "--output", out.toString());
         TrainMnist.Result r = TrainMnist.run(o);
         System.out.printf(
-                "end-to-end: MNIST 640 images, 1 epoch, T=2: test accuracy %.4f in %.0f s%n",
+                "end-to-end: MNIST 1000 images, 1 epoch, T=2: test accuracy %.4f in %.0f s%n",
                 r.testAccuracy, r.trainSeconds);
-        // 512 images in 8 batches of 64 for 2 epochs reached 0.13 (running statistics behind)
+        // too few steps leave the running statistics behind: 512 images in 8 batches of 64 for 2
+        // epochs reached 0.13, 640 in 40 batches of 16 at --lr 0.002 0.24
         assertTrue(r.testAccuracy > 0.5, "test accuracy " + r.testAccuracy);
         assertEquals(r.testAccuracy, r.accuracyByIterations[0], 1e-6, "T=2 twice");
         assertEquals(r.accuracyByIterations[0], reloadedAccuracy(o, r, 2), 1e-3);
