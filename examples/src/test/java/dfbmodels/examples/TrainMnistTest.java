@@ -130,9 +130,9 @@ class TrainMnistTest {
         System.out.printf(
                 "end-to-end: Fashion-MNIST 1000 images, 1 epoch, T=1: test accuracy %.4f in %.0f s%n",
                 r[0].testAccuracy, r[0].trainSeconds);
-        // a 10-class chance level is 0.1. Fewer training steps than ~60 leave batch
-        // normalisation's running statistics too far behind the weights: 640 images in 20 batches
-        // of 32 reached 0.15 on the test images (0.53 on the training batches).
+        // measured 0.64 (seed 42); a 10-class chance level is 0.1. Fewer training steps than ~60
+        // leave batch normalisation's running statistics too far behind the weights: 640 images
+        // in 20 batches of 32 reached 0.15 on the test images (0.53 on the training batches).
         assertTrue(r[0].testAccuracy > 0.4, "test accuracy " + r[0].testAccuracy);
         assertEquals(r[0].testAccuracy, r[0].accuracyByIterations[0], 1e-6, "T=1 twice");
         assertProgressBarShows(stdout, r[0].trainAccuracy.get(0), r[0].trainLoss.get(0));
@@ -156,6 +156,7 @@ class TrainMnistTest {
                         "--data-dir", data.toString(),
                         "--limit", "1000",
                         "--test-limit", "256",
+                        "--epochs", "1",
                         "--batch-size", "16",
                         "--iterations", "2",
                         "--fb-filters", "8",
@@ -169,11 +170,12 @@ class TrainMnistTest {
         System.out.printf(
                 "end-to-end: MNIST 1000 images, 1 epoch, T=2: test accuracy %.4f in %.0f s%n",
                 r.testAccuracy, r.trainSeconds);
-        // too few steps leave the running statistics behind: 512 images in 8 batches of 64 for 2
-        // epochs reached 0.13, 640 in 40 batches of 16 at --lr 0.002 0.24
+        // measured 0.76 (seed 7). Too few steps leave the running statistics behind: 512 images
+        // in 8 batches of 64 for 2 epochs reached 0.13, 640 in 40 batches of 16 at --lr 0.002 0.24
         assertTrue(r.testAccuracy > 0.5, "test accuracy " + r.testAccuracy);
-        assertEquals(r.testAccuracy, r.accuracyByIterations[0], 1e-6, "T=2 twice");
-        assertEquals(r.accuracyByIterations[0], reloadedAccuracy(o, r, 2), 1e-3);
+        // --max-eval-iterations 1: evaluated at T=1 only (0.77), also after reloading
+        assertEquals(1, r.accuracyByIterations.length);
+        assertEquals(r.accuracyByIterations[0], reloadedAccuracy(o, r, 1), 1e-3);
         assertEquals(Set.of("dfm-resnet18-0001.params", "training.png"), files(out));
     }
 
