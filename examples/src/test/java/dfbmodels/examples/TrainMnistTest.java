@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -71,7 +70,10 @@ class TrainMnistTest {
         void run() throws Exception;
     }
 
-    /** DJL's last progress bar line of an epoch shows that epoch's train accuracy and loss. */
+    /**
+     * DJL's last progress bar line of an epoch shows the running train accuracy and loss: DJL
+     * refreshes them every 5 batches, so they are within a few hundredths of the epoch's.
+     */
     private static void assertProgressBarShows(String out, float accuracy, float loss) {
         Matcher m =
                 Pattern.compile(
@@ -82,8 +84,9 @@ class TrainMnistTest {
         assertTrue(m.find(), "no 100% progress bar line with accuracy and loss in:\n" + out);
         String shownAccuracy = m.group(1) != null ? m.group(1) : m.group(4);
         String shownLoss = m.group(2) != null ? m.group(2) : m.group(3);
-        assertEquals(String.format(Locale.ROOT, "%.2f", accuracy), shownAccuracy);
-        assertEquals(String.format(Locale.ROOT, "%.2f", loss), shownLoss);
+        // measured: 0.58 and 1.59 shown, 0.583 and 1.556 for the epoch
+        assertEquals(accuracy, Float.parseFloat(shownAccuracy), 0.05, "accuracy shown");
+        assertEquals(loss, Float.parseFloat(shownLoss), 0.1, "loss shown");
     }
 
     /** Reloads the saved parameters into a fresh model: same test accuracy at {@code t}. */
