@@ -53,12 +53,14 @@ import java.util.Map;
  * LibTorch operator time.
  *
  * <pre>
- *   mvn -q exec:java -Dexec.mainClass=dfbmodels.examples.Benchmark \
- *       -Dexec.args="--model resnet18 --size 32 --batch 32 --iterations 1,5 --profile"
+ *   mvn -q exec:java -Dmain.class=dfbmodels.examples.Benchmark \
+ *       -Dexec.args="--model resnet18 --size 32 --batch 32 --iterations 1,5 --profile true"
  * </pre>
  *
  * <p>Every (model, T, mode) runs in its own JVM so that its peak RSS is its own; each reports the
- * median of {@code --repeats} timed runs after {@code --warmup} untimed ones.
+ * median of {@code --repeats} timed runs after {@code --warmup} untimed ones, with a warning when
+ * those runs differ by more than {@link #SPREAD_LIMIT}×. The cost line's shares are of the table's
+ * training step time.
  */
 public final class Benchmark {
 
@@ -138,6 +140,13 @@ public final class Benchmark {
                                         + " --fb-filters N, --classes N, --profile true|false,"
                                         + " --uniform-shortcut true|false");
                 }
+            }
+            if (c.warmup < 0 || c.repeats < 1) {
+                throw new IllegalArgumentException(
+                        "--warmup must be at least 0 and --repeats at least 1, got --warmup "
+                                + c.warmup
+                                + " --repeats "
+                                + c.repeats);
             }
             return c;
         }
@@ -225,30 +234,25 @@ public final class Benchmark {
                         + " | infer ms | infer img/s | infer peak RSS MB | infer / (T x backbone)"
                         + " |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        List<String> warnings = new ArrayList<>();
         row("backbone", backboneTrain, backboneInfer, 1, bbTrain, bbInfer);
+        warnings.addAll(spread(c, "backbone training", backboneTrain));
+        warnings.addAll(spread(c, "backbone inference", backboneInfer));
+        int maxT = Arrays.stream(c.iterations).max().orElse(1);
+        Map<String, String> trainAtMaxT = null;
         for (int t : c.iterations) {
             Map<String, String> train = spawn(args, "train:" + t);
             Map<String, String> infer = spawn(args, "infer:" + t);
             row(String.valueOf(t), train, infer, t, bbTrain, bbInfer);
+            warnings.addAll(spread(c, "training at T=" + t, train));
+            warnings.addAll(spread(c, "inference at T=" + t, infer));
+            if (t == maxT) {
+                trainAtMaxT = train;
+            }
         }
-        int maxT = Arrays.stream(c.iterations).max().orElse(1);
         Map<String, String> share = spawn(args, "share:" + maxT);
-        System.out.printf(
-                Locale.ROOT,
-                "cost per training step at T=%d: Q's re-orthogonalisation (Q is %s; %s) %.1f ms,"
-                        + " state operator (forward + backward, %d steps) %.1f ms; step %.1f ms ->"
-                        + " re-orthogonalisation %.1f%%, state operator %.1f%%%n",
-                maxT,
-                share.get("q"),
-                Boolean.parseBoolean(share.get("qrEveryStep"))
-                        ? "QR incl. copy to the host"
-                        : "probe check only, Q is already orthogonal",
-                Double.parseDouble(share.get("qr")),
-                maxT,
-                Double.parseDouble(share.get("op")),
-                Double.parseDouble(share.get("step")),
-                100 * Double.parseDouble(share.get("qr")) / Double.parseDouble(share.get("step")),
-                100 * Double.parseDouble(share.get("op")) / Double.parseDouble(share.get("step")));
+        System.out.println(costLine(maxT, share, Double.parseDouble(trainAtMaxT.get("ms"))));
+        warnings.forEach(System.out::println);
         if (c.profile) {
             Map<String, String> p = spawn(args, "profile:" + maxT);
             System.out.printf(
@@ -261,6 +265,70 @@ public final class Benchmark {
                     Double.parseDouble(p.get("wall")) / Double.parseDouble(p.get("ops")),
                     p.get("events"));
         }
+    }
+
+    /**
+     * The cost line: the shares of Q's re-orthogonalisation and of the state operator in a training
+     * step, over the step time of the table's row (one measurement, so the two cannot disagree).
+     *
+     * @param t the largest T measured
+     * @param share the {@code share} measurement: {@code q}, {@code qrEveryStep}, {@code qr},
+     *     {@code op}
+     * @param stepMs the table's training ms/step at T
+     * @return the line
+     */
+    static String costLine(int t, Map<String, String> share, double stepMs) {
+        double qr = Double.parseDouble(share.get("qr"));
+        double op = Double.parseDouble(share.get("op"));
+        return String.format(
+                Locale.ROOT,
+                "cost per training step at T=%d: Q's re-orthogonalisation (Q is %s; %s) %.1f ms,"
+                        + " state operator (forward + backward, %d steps) %.1f ms; step %.1f ms"
+                        + " (the table's) -> re-orthogonalisation %.1f%%, state operator %.1f%%",
+                t,
+                share.get("q"),
+                Boolean.parseBoolean(share.get("qrEveryStep"))
+                        ? "QR incl. copy to the host"
+                        : "probe check only, Q is already orthogonal",
+                qr,
+                t,
+                op,
+                stepMs,
+                100 * qr / stepMs,
+                100 * op / stepMs);
+    }
+
+    /** Timed runs that differ by more than this factor are not yet warm (or were disturbed). */
+    static final double SPREAD_LIMIT = 1.5;
+
+    /**
+     * A warning when a measurement's timed runs spread by more than {@link #SPREAD_LIMIT}: its
+     * median is then not to be trusted.
+     *
+     * @param c the configuration ({@code --warmup}, {@code --repeats})
+     * @param what the measurement's name
+     * @param m the measurement: {@code ms}, {@code min}, {@code max}
+     * @return the warning, or nothing
+     */
+    static List<String> spread(Config c, String what, Map<String, String> m) {
+        double min = Double.parseDouble(m.get("min"));
+        double max = Double.parseDouble(m.get("max"));
+        if (max <= SPREAD_LIMIT * min) {
+            return List.of();
+        }
+        return List.of(
+                String.format(
+                        Locale.ROOT,
+                        "warning: %s took %.1f to %.1f ms over %d timed runs after %d warm-up"
+                                + " run%s: the median %.1f ms is not to be trusted; raise --warmup"
+                                + " (and --repeats), on an otherwise idle machine",
+                        what,
+                        min,
+                        max,
+                        c.repeats,
+                        c.warmup,
+                        c.warmup == 1 ? "" : "s",
+                        Double.parseDouble(m.get("ms"))));
     }
 
     private static void row(
@@ -380,24 +448,12 @@ public final class Benchmark {
                 switch (kind[0]) {
                     case "train":
                     case "backbone-train":
-                        {
-                            double ms = median(c, () -> trainStep(trainer, x, y));
-                            out.append(" ms=")
-                                    .append(ms)
-                                    .append(" ips=")
-                                    .append(c.batch * 1000 / ms);
-                            break;
-                        }
+                        appendTimes(out, timed(c, () -> trainStep(trainer, x, y)), c.batch);
+                        break;
                     case "infer":
                     case "backbone-infer":
-                        {
-                            double ms = median(c, () -> infer(block, manager, x));
-                            out.append(" ms=")
-                                    .append(ms)
-                                    .append(" ips=")
-                                    .append(c.batch * 1000 / ms);
-                            break;
-                        }
+                        appendTimes(out, timed(c, () -> infer(block, manager, x)), c.batch);
+                        break;
                     case "share":
                         share(c, model, trainer, x, y, t, out);
                         break;
@@ -443,6 +499,13 @@ public final class Benchmark {
     }
 
     private static double median(Config c, Runnable r) {
+        return timed(c, r)[1];
+    }
+
+    /**
+     * Milliseconds of {@code --repeats} runs after {@code --warmup} untimed ones: min, median, max.
+     */
+    private static double[] timed(Config c, Runnable r) {
         for (int i = 0; i < c.warmup; i++) {
             r.run();
         }
@@ -453,7 +516,12 @@ public final class Benchmark {
             t[i] = (System.nanoTime() - t0) / 1e6;
         }
         Arrays.sort(t);
-        return t[t.length / 2];
+        return new double[] {t[0], t[t.length / 2], t[t.length - 1]};
+    }
+
+    private static void appendTimes(StringBuilder out, double[] t, int batch) {
+        out.append(" ms=").append(t[1]).append(" ips=").append(batch * 1000 / t[1]);
+        out.append(" min=").append(t[0]).append(" max=").append(t[2]);
     }
 
     private static void share(
@@ -464,7 +532,10 @@ public final class Benchmark {
             NDArray y,
             int t,
             StringBuilder out) {
-        double step = median(c, () -> trainStep(trainer, x, y));
+        // the same warm-up as the table's training measurement; the step time is the table's
+        for (int i = 0; i < c.warmup; i++) {
+            trainStep(trainer, x, y);
+        }
         StateExpDecay op = model.getStateOp();
         NDArray q = op.getParameters().get("Q").getArray();
         Shape state = model.getOutputShapes(new Shape[] {x.getShape()})[0];
@@ -497,7 +568,6 @@ public final class Benchmark {
                             }
                         });
         out.append(" qrEveryStep=").append(plan.reorthogonalizes());
-        out.append(" step=").append(step);
         out.append(" qr=").append(qr);
         out.append(" op=").append(opMs);
         out.append(" q=").append(q.getShape().get(0)).append('x').append(q.getShape().get(1));

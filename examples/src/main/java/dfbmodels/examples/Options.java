@@ -3,7 +3,10 @@ package dfbmodels.examples;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 
-/** Command-line options of {@link TrainMnist}. */
+/**
+ * Command-line options of {@link TrainMnist}; {@link #USAGE} is what {@code --help} prints (the
+ * examples' README shows it verbatim, a test keeps them equal).
+ */
 public final class Options {
 
     String dataset = "mnist";
@@ -27,17 +30,18 @@ public final class Options {
                     "Usage: TrainMnist [options]",
                     "  --dataset mnist|fashion-mnist  data set (default mnist)",
                     "  --epochs N                     training epochs (default 3)",
-                    "  --batch-size N                 batch size (default 64)",
+                    "  --batch-size N                 batch size, at least 2 (default 64)",
                     "  --iterations T                 feedback iterations while training (default 5)",
                     "  --fb-filters N                 feedback filters, a multiple of 8 (default 16)",
                     "  --tau X                        state decay time constant (default 1)",
                     "  --lr X                         Adam learning rate (default 0.001)",
-                    "  --limit N                      train on the first N images only",
+                    "  --limit N                      train on the first N images only (N >= 2)",
                     "  --test-limit N                 evaluate on the first N test images only",
                     "  --max-eval-iterations N        test accuracy for T = 1..N (default 10)",
-                    "  --data-dir DIR                 local IDX files (train-images-idx3-ubyte.gz,",
-                    "                                 train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz,",
-                    "                                 t10k-labels-idx1-ubyte.gz); default: DJL downloads",
+                    "  --data-dir DIR                 a folder of the four IDX files, read in place:",
+                    "                                 train-images-idx3-ubyte, train-labels-idx1-ubyte,",
+                    "                                 t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",
+                    "                                 (each NAME.gz or NAME); default: DJL downloads",
                     "  --output DIR                   parameters and chart (default build/mnist)",
                     "  --device cpu|gpu               (default cpu)",
                     "  --seed N                       random seed (default 42)");
@@ -62,7 +66,7 @@ public final class Options {
             String v = args[++i];
             switch (name) {
                 case "--dataset":
-                    if (!v.equals("mnist") && !v.equals("fashion-mnist")) {
+                    if (!MnistData.DATASETS.contains(v)) {
                         throw new IllegalArgumentException(
                                 "--dataset must be mnist or fashion-mnist, got " + v);
                     }
@@ -72,25 +76,26 @@ public final class Options {
                     o.epochs = positive(name, v);
                     break;
                 case "--batch-size":
-                    o.batchSize = positive(name, v);
+                    o.batchSize = atLeastTwo(name, v);
                     break;
                 case "--iterations":
                     o.iterations = positive(name, v);
                     break;
                 case "--fb-filters":
                     o.fbFilters = positive(name, v);
-                    break;
-                case "--tau":
-                    o.tau = Float.parseFloat(v);
-                    if (!(o.tau > 0)) {
-                        throw new IllegalArgumentException("--tau must be positive, got " + v);
+                    if (o.fbFilters % 8 != 0) {
+                        throw new IllegalArgumentException(
+                                "--fb-filters must be a positive multiple of 8, got " + v);
                     }
                     break;
+                case "--tau":
+                    o.tau = positiveNumber(name, v);
+                    break;
                 case "--lr":
-                    o.learningRate = Float.parseFloat(v);
+                    o.learningRate = positiveNumber(name, v);
                     break;
                 case "--limit":
-                    o.limit = positive(name, v);
+                    o.limit = atLeastTwo(name, v);
                     break;
                 case "--test-limit":
                     o.testLimit = positive(name, v);
@@ -111,13 +116,43 @@ public final class Options {
                     o.device = v;
                     break;
                 case "--seed":
-                    o.seed = Long.parseLong(v);
+                    try {
+                        o.seed = Long.parseLong(v);
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("--seed must be an integer, got " + v);
+                    }
                     break;
                 default:
                     throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
             }
         }
         return o;
+    }
+
+    /** Batch normalisation cannot train on a batch of one image. */
+    private static int atLeastTwo(String name, String value) {
+        int n = positive(name, value);
+        if (n < 2) {
+            throw new IllegalArgumentException(
+                    name
+                            + " must be at least 2 (batch normalisation cannot train on a batch of"
+                            + " one image), got "
+                            + value);
+        }
+        return n;
+    }
+
+    private static float positiveNumber(String name, String value) {
+        float x;
+        try {
+            x = Float.parseFloat(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a positive number, got " + value);
+        }
+        if (!(x > 0) || Float.isInfinite(x)) {
+            throw new IllegalArgumentException(name + " must be a positive number, got " + value);
+        }
+        return x;
     }
 
     private static int positive(String name, String value) {

@@ -3,6 +3,7 @@ package dfbmodels.examples;
 import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
+import ai.djl.metric.Metrics;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -52,6 +53,12 @@ public final class TrainMnist {
 
     /** What a run produced. */
     public static final class Result {
+        /** Training loss per epoch. */
+        public List<Float> trainLoss;
+
+        /** Training accuracy per epoch. */
+        public List<Float> trainAccuracy;
+
         /** Test accuracy after the last epoch, with the training T. */
         public double testAccuracy;
 
@@ -88,7 +95,7 @@ public final class TrainMnist {
             System.out.printf(
                     "test accuracy %.4f (T=%d) after %.0f s of training; parameters in %s; chart %s%n",
                     r.testAccuracy, options.iterations, r.trainSeconds, r.output, r.chart);
-        } catch (IOException e) {
+        } catch (IOException | IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.exit(1);
         }
@@ -101,11 +108,16 @@ public final class TrainMnist {
      * @return the results
      * @throws IOException if data or output cannot be accessed
      * @throws TranslateException if a batch cannot be processed
+     * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
      */
     public static Result run(Options o) throws IOException, TranslateException {
+        if (o.device.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
+            throw new IllegalArgumentException(
+                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
+                            + " LibTorch); use --device cpu");
+        }
         Engine.getInstance().setRandomSeed((int) o.seed);
         Device device = o.device.equals("gpu") ? Device.gpu() : Device.cpu();
-        Files.createDirectories(o.output);
         FeedbackBlock block =
                 ResNet18.builder()
                         .setNumClasses(10)
@@ -118,11 +130,9 @@ public final class TrainMnist {
         try (Model model = Model.newInstance(MODEL_NAME, device)) {
             model.setBlock(block);
             NDManager manager = model.getNDManager();
-            Path staging = o.output.resolve("data");
-            RandomAccessDataset train =
-                    MnistData.load(o, manager, Dataset.Usage.TRAIN, o.limit, staging);
-            RandomAccessDataset test =
-                    MnistData.load(o, manager, Dataset.Usage.TEST, o.testLimit, staging);
+            RandomAccessDataset train = MnistData.load(o, manager, Dataset.Usage.TRAIN);
+            RandomAccessDataset test = MnistData.load(o, manager, Dataset.Usage.TEST);
+            Files.createDirectories(o.output);
             DefaultTrainingConfig config =
                     new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                             .optOptimizer(
@@ -137,6 +147,8 @@ public final class TrainMnist {
             List<Float> testAccuracy = new ArrayList<>();
             long start = System.nanoTime();
             try (Trainer trainer = model.newTrainer(config)) {
+                // the running loss and accuracy in DJL's progress bar, as in DJL's examples
+                trainer.setMetrics(new Metrics());
                 trainer.initialize(new Shape(o.batchSize, 1, 28, 28));
                 for (int epoch = 1; epoch <= o.epochs; epoch++) {
                     EasyTrain.fit(trainer, 1, train, test);
@@ -154,6 +166,8 @@ public final class TrainMnist {
             }
             result.trainSeconds = (System.nanoTime() - start) / 1e9;
             result.testAccuracy = testAccuracy.get(testAccuracy.size() - 1);
+            result.trainLoss = trainLoss;
+            result.trainAccuracy = trainAccuracy;
             model.setProperty("Epoch", String.valueOf(o.epochs));
             model.save(o.output, MODEL_NAME);
             result.output = o.output;
