@@ -142,7 +142,10 @@ public final class ConvolutionCheck {
         }
     }
 
-    /** Calls {@code at::globalContext().setUserEnabledMkldnn(false)}; returns null or why not. */
+    /**
+     * Calls {@code at::globalContext().setUserEnabledMkldnn(false)} (and {@code
+     * setUserEnabledNNPACK(false)} where NNPACK is unavailable); returns null or why not.
+     */
     private static String disableOneDnn() {
         try {
             Path dir = Paths.get(LibUtils.getLibtorchPath());
@@ -152,6 +155,13 @@ public final class ConvolutionCheck {
             Function setEnabled = torch.getFunction("_ZN2at7Context20setUserEnabledMkldnnEb");
             Pointer context = globalContext.invokePointer(new Object[0]);
             setEnabled.invokeVoid(new Object[] {context, (byte) 0});
+            // ATen's fallback asks NNPACK first at every convolution, and an NNPACK that cannot
+            // initialise on this CPU logs a warning each time; it computes nothing either way
+            Function nnpackAvailable = torch.getFunction("_ZN2at4_ops17_nnpack_available4callEv");
+            if ((nnpackAvailable.invokeInt(new Object[0]) & 0xff) == 0) {
+                torch.getFunction("_ZN2at7Context20setUserEnabledNNPACKEb")
+                        .invokeVoid(new Object[] {context, (byte) 0});
+            }
             return null;
         } catch (RuntimeException | LinkageError e) {
             return e.toString();

@@ -646,7 +646,7 @@ public final class Benchmark {
         return new double[] {total, count};
     }
 
-    private static long peakRssMb() throws IOException {
+    static long peakRssMb() throws IOException {
         for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
             if (line.startsWith("VmHWM")) {
                 return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
