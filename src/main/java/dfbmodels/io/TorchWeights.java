@@ -108,16 +108,7 @@ public final class TorchWeights {
      */
     public static LoadReport load(Block block, Path file, boolean strict)
             throws IOException, MalformedModelException {
-        Map<String, Parameter> params = TorchNames.of(block);
-        for (Map.Entry<String, Parameter> p : params.entrySet()) {
-            if (!p.getValue().isInitialized()) {
-                throw new IllegalStateException(
-                        "initialise the block before loading weights into it"
-                                + " (block.initialize(manager, dataType, inputShape)); parameter "
-                                + p.getKey()
-                                + " has no value yet");
-            }
-        }
+        Map<String, Parameter> params = initialisedParameters(block);
         try (TensorFile tensors = TensorFile.open(file);
                 NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             Plan plan = plan(params, tensors.entries(), strict, file);
@@ -145,6 +136,105 @@ public final class TorchWeights {
             log(report);
             return report;
         }
+    }
+
+    /**
+     * Loads a torchvision backbone into a feedback model, with the default {@link BackboneOptions}:
+     * feedback inputs zeroed, nothing frozen. See {@link #loadBackbone(Block, Path,
+     * BackboneOptions)}.
+     *
+     * @param model an initialised feedback ResNet, DeepLabV3+ or Vision Transformer
+     * @param file a torchvision {@code state_dict}, {@code .safetensors} or {@code .npz}
+     * @return what was copied whole, copied as a slice, initialised by rule, left as initialised
+     *     and skipped
+     * @throws IOException if the file cannot be read ({@link java.nio.file.NoSuchFileException} if
+     *     it does not exist)
+     * @throws MalformedModelException if the file is malformed or not a backbone of this model; the
+     *     message lists every missing key, key of another architecture, shape mismatch and type
+     *     problem
+     * @throws IllegalArgumentException if the model has no torchvision backbone
+     * @throws IllegalStateException if the model is not initialised
+     */
+    public static LoadReport loadBackbone(Block model, Path file)
+            throws IOException, MalformedModelException {
+        return loadBackbone(model, file, BackboneOptions.defaults());
+    }
+
+    /**
+     * Loads a pretrained torchvision backbone ({@code resnet18/34/50/101/152} or {@code
+     * VisionTransformer} {@code state_dict}, as {@code torchvision.models.resnet50(weights=...)
+     * .state_dict()} holds it) into a feedback model, the way practitioners start: the pretrained
+     * trunk, the feedback path and the head new.
+     *
+     * <p><b>What goes where.</b> The model's parameters say which torchvision architecture it takes
+     * (block type, block counts, input channels; the ViT's patch, width, layers and grid); see
+     * {@link LoadReport#backbone()}. Every tensor whose name and shape match is copied whole
+     * ({@link LoadReport.Outcome#LOADED}). The tensors the feedback widens are copied into the
+     * leading slice of the model's ({@link LoadReport.Outcome#SLICED}), the rest keeping the
+     * model's initialisation: {@code layer1.0.conv1} and, for bottlenecks, {@code
+     * layer1.0.downsample.0} (the feedback's {@code fb·e} input channels follow the stem's 64),
+     * every {@code layer4} tensor ({@code fb} more planes, the state's feedback channels, after the
+     * pretrained ones). The ViT's {@code encoder.pos_embedding} loads without its class token's
+     * row. Layers the pretrained network does not have start as the identity it has there ({@link
+     * LoadReport#initialised()}): the feedback ResNet18/34's {@code layer1.0.downsample} (conv
+     * identity on the stem's channels, BatchNorm identity in eval), the ViT's {@code input_proj}
+     * and, when the class channels are the token width, its {@code state_proj}. Skipped, because
+     * the model has no place for them ({@link LoadReport.Outcome#SKIPPED}, with the reason): the
+     * class token, torchvision's ViT head, a ResNet head ({@code fc}) of another class count (a
+     * head of the model's class count is copied), entries outside the architecture's {@code
+     * state_dict}; {@code num_batches_tracked} is unused. The state operator, the GroupNorms and
+     * the new head are left as initialised ({@link LoadReport#untouched()}).
+     *
+     * <p><b>T = 1.</b> With {@link BackboneOptions.Builder#optZeroFeedbackInputs(boolean)} (the
+     * default) the feedback's extra inputs into the pretrained outputs start at zero, so at the
+     * first step the class channels of the body's output are what the pretrained network computes
+     * (a ResNet's {@code layer4} output; the ViT encoder's output on the position-embedded patch
+     * tokens, without a class token), in eval mode, up to float rounding; the state operator, the
+     * loop's GroupNorms and the head come after. In training mode the BatchNorms normalise with
+     * batch statistics, the new identity BatchNorm of a ResNet18/34 {@code layer1.0.downsample}
+     * included.
+     *
+     * <p><b>Refusals.</b> A file that is not a backbone of this model (another architecture, depth
+     * or width, a CIFAR-stem model's 3×3 {@code conv1}, other input channels, another patch grid)
+     * is refused with every missing key, key of another architecture and shape mismatch listed, and
+     * hints where the model could be built to fit. The whole file is validated first: a refused or
+     * malformed file leaves the model untouched. Files, types and prefixes are as for {@link
+     * #load(Block, Path, boolean)}.
+     *
+     * <p>The report is returned and logged (INFO).
+     *
+     * @param model an initialised feedback ResNet, DeepLabV3+ or Vision Transformer
+     * @param file a torchvision {@code state_dict}, {@code .safetensors} or {@code .npz}
+     * @param options how to initialise the feedback inputs, and whether to freeze what was loaded
+     * @return what was copied whole, copied as a slice, initialised by rule, left as initialised,
+     *     skipped and frozen
+     * @throws IOException if the file cannot be read ({@link java.nio.file.NoSuchFileException} if
+     *     it does not exist)
+     * @throws MalformedModelException if the file is malformed or not a backbone of this model; the
+     *     message lists every missing key, key of another architecture, shape mismatch and type
+     *     problem
+     * @throws IllegalArgumentException if the model has no torchvision backbone
+     * @throws IllegalStateException if the model is not initialised
+     */
+    public static LoadReport loadBackbone(Block model, Path file, BackboneOptions options)
+            throws IOException, MalformedModelException {
+        java.util.Objects.requireNonNull(options, "options");
+        return BackboneLoader.load(model, file, options);
+    }
+
+    /** Every parameter by PyTorch key, after checking that all are initialised. */
+    static Map<String, Parameter> initialisedParameters(Block block) {
+        Map<String, Parameter> params = TorchNames.of(block);
+        for (Map.Entry<String, Parameter> p : params.entrySet()) {
+            if (!p.getValue().isInitialized()) {
+                throw new IllegalStateException(
+                        "initialise the block before loading weights into it"
+                                + " (block.initialize(manager, dataType, inputShape)); parameter "
+                                + p.getKey()
+                                + " has no value yet");
+            }
+        }
+        return params;
     }
 
     /** Which tensor goes into which parameter, and what becomes of the rest. */
@@ -259,8 +349,7 @@ public final class TorchWeights {
     }
 
     /** Strips the standard prefixes off a key, nested or not, unless the model's keys use them. */
-    private static String strip(
-            String key, Map<String, Parameter> params, Map<String, Integer> counts) {
+    static String strip(String key, Map<String, Parameter> params, Map<String, Integer> counts) {
         boolean again = true;
         while (again) {
             again = false;
@@ -285,7 +374,7 @@ public final class TorchWeights {
     }
 
     /** Why a tensor cannot load into a parameter of type {@code target}, or null if it can. */
-    private static String typeProblem(TensorEntry value, DataType target) {
+    static String typeProblem(TensorEntry value, DataType target) {
         String into =
                 " does not load into a "
                         + target.name().toLowerCase(java.util.Locale.ROOT)
@@ -337,7 +426,7 @@ public final class TorchWeights {
         }
     }
 
-    private static String abbreviate(List<String> keys) {
+    static String abbreviate(List<String> keys) {
         if (keys.isEmpty()) {
             return "";
         }
@@ -381,7 +470,7 @@ public final class TorchWeights {
         }
     }
 
-    private static void appendList(StringBuilder sb, String what, List<String> items) {
+    static void appendList(StringBuilder sb, String what, List<String> items) {
         if (!items.isEmpty()) {
             sb.append("\n  ").append(what).append(" (").append(items.size()).append("):");
             for (String item : items) {
