@@ -34,6 +34,7 @@ def write_safetensors(path, tensors, metadata):
     header, blobs, off = {}, [], 0
     for k, v in tensors.items():
         a = np.ascontiguousarray(v.detach().numpy() if torch.is_tensor(v) else v)
+        a = a.reshape(tuple(v.shape))  # ascontiguousarray makes a 0-d tensor (1,)
         b = a.astype(a.dtype.newbyteorder("<")).tobytes()
         header[k] = {"dtype": ST_DTYPE[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)

@@ -29,8 +29,8 @@ abstract class BackboneLayout {
     /** A parameter initialised by a rule rather than from the file. */
     interface Rule {
 
-        /** What the rule sets, for the report. */
-        String describe(boolean zeroFeedbackInputs);
+        /** What the rule sets in a parameter of this shape, for the report. */
+        String describe(Shape shape, boolean zeroFeedbackInputs);
 
         /** Sets {@code value}, a CPU copy of the parameter, in place. */
         void apply(NDArray value, boolean zeroFeedbackInputs);
@@ -73,20 +73,21 @@ abstract class BackboneLayout {
     abstract String target(String key);
 
     /**
-     * The part of a tensor that loads (an {@link ai.djl.ndarray.index.NDIndex} string), or null for
-     * the whole tensor.
+     * Whether a file tensor of a key of {@link #expected} has the architecture's shape: by default
+     * exactly the expected one.
      */
-    String sourcePart(String key) {
-        return null;
+    boolean fits(String key, Shape file) {
+        return file.equals(expected.get(key));
     }
 
-    /** The shape of {@link #sourcePart} of a tensor of this shape. */
-    Shape sourceShape(String key, Shape shape) {
-        return shape;
-    }
+    /**
+     * A part of a tensor that loads instead of the whole: an {@link ai.djl.ndarray.index.NDIndex}
+     * string, the shape it selects and what it is, for the report.
+     */
+    record Part(String index, Shape shape, String description) {}
 
-    /** Describes {@link #sourcePart}, for the report. */
-    String describeSourcePart(String key, Shape shape) {
+    /** The part of a file tensor that loads, or null for the whole tensor. */
+    Part sourcePart(String key, Shape file) {
         return null;
     }
 

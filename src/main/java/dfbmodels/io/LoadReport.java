@@ -46,15 +46,16 @@ public final class LoadReport {
          * backbone loads} only): into the leading slice of a parameter the feedback widens (the
          * rest keeps the model's initialisation, and the feedback inputs of the copied outputs are
          * zeroed by option), or a part of the tensor into the whole parameter (torchvision's ViT
-         * position embedding without the class token's row). {@link Entry#detail()} says which part
+         * position embedding without the class token's row, a head's first rows); a head of fewer
+         * classes goes into the model head's first rows. {@link Entry#detail()} says which part
          * went where.
          */
         SLICED,
         /**
          * Skipped because the model has no place for it ({@link TorchWeights#loadBackbone(
-         * ai.djl.nn.Block, Path, BackboneOptions) backbone loads} only): a class token, a
-         * classification head of another class count or of another input, an entry that is not part
-         * of the backbone's {@code state_dict}. {@link Entry#detail()} says why.
+         * ai.djl.nn.Block, Path, BackboneOptions) backbone loads} only): a class token, a head that
+         * reads it, a head in a model without one, an entry that is not part of the backbone's
+         * {@code state_dict}. {@link Entry#detail()} says why.
          */
         SKIPPED
     }
@@ -340,7 +341,10 @@ public final class LoadReport {
                 sb.append(separator)
                         .append(c.getValue())
                         .append(' ')
-                        .append(c.getKey().name().toLowerCase(java.util.Locale.ROOT));
+                        .append(
+                                c.getKey() == Outcome.SKIPPED
+                                        ? "with no place in the model"
+                                        : c.getKey().name().toLowerCase(java.util.Locale.ROOT));
                 separator = ", ";
             }
         }

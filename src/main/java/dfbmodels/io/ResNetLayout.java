@@ -2,7 +2,6 @@ package dfbmodels.io;
 
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -124,26 +123,7 @@ final class ResNetLayout extends BackboneLayout {
 
     @Override
     String describe() {
-        String block = bottleneck ? "Bottleneck" : "BasicBlock";
-        String name = null;
-        if (Arrays.equals(layers, new int[] {2, 2, 2, 2}) && !bottleneck) {
-            name = "resnet18";
-        } else if (Arrays.equals(layers, new int[] {3, 4, 6, 3})) {
-            name = bottleneck ? "resnet50" : "resnet34";
-        } else if (Arrays.equals(layers, new int[] {3, 4, 23, 3}) && bottleneck) {
-            name = "resnet101";
-        } else if (Arrays.equals(layers, new int[] {3, 8, 36, 3}) && bottleneck) {
-            name = "resnet152";
-        }
-        return "torchvision "
-                + (name == null ? "ResNet" : name)
-                + " ("
-                + block
-                + " "
-                + Arrays.toString(layers)
-                + ", "
-                + inChannels
-                + (inChannels == 1 ? " input channel)" : " input channels)");
+        return BackboneIdentity.resnet(bottleneck, layers, inChannels);
     }
 
     @Override
@@ -158,24 +138,45 @@ final class ResNetLayout extends BackboneLayout {
 
     @Override
     String skipReason(String key, Shape shape) {
-        if (!key.equals("fc.weight") && !key.equals("fc.bias")) {
-            return null;
-        }
-        if (classes < 0) {
+        if (classes < 0 && isFc(key)) {
             return "a classification head: the model has none";
         }
-        int e = bottleneck ? 4 : 1;
-        boolean features = key.equals("fc.bias") || shape.get(shape.dimension() - 1) == 512L * e;
-        if (features && shape.get(0) != classes) {
-            return "a head of "
-                    + shape.get(0)
-                    + " classes; the model has "
-                    + classes
-                    + " (its "
-                    + prefix
-                    + "fc is left as initialised)";
-        }
         return null;
+    }
+
+    private static boolean isFc(String key) {
+        return key.equals("fc.weight") || key.equals("fc.bias");
+    }
+
+    /** {@code fc} of any class count fits: the head's overlapping rows are copied. */
+    @Override
+    boolean fits(String key, Shape file) {
+        Shape want = expected.get(key);
+        if (!isFc(key) || file.dimension() != want.dimension() || file.dimension() == 0) {
+            return file.equals(want);
+        }
+        return file.slice(1).equals(want.slice(1)) && file.get(0) > 0;
+    }
+
+    @Override
+    Part sourcePart(String key, Shape file) {
+        if (!isFc(key) || file.get(0) <= classes) {
+            return null;
+        }
+        return new Part(
+                ":" + classes,
+                new Shape(classes).addAll(file.slice(1)),
+                "classes [0, "
+                        + classes
+                        + ") of the file's "
+                        + file.get(0)
+                        + " (the model has "
+                        + classes
+                        + "; classes ["
+                        + classes
+                        + ", "
+                        + file.get(0)
+                        + ") have no place)");
     }
 
     @Override
@@ -211,6 +212,6 @@ final class ResNetLayout extends BackboneLayout {
 
     @Override
     boolean isHead(String modelKey) {
-        return modelKey.equals(prefix + "fc.weight") || modelKey.equals(prefix + "fc.bias");
+        return modelKey.startsWith(prefix) && isFc(modelKey.substring(prefix.length()));
     }
 }

@@ -23,7 +23,8 @@ final class Rules {
     static BackboneLayout.Rule identity(long n, String inputs) {
         return new BackboneLayout.Rule() {
             @Override
-            public String describe(boolean zeroFeedbackInputs) {
+            public String describe(Shape shape, boolean zeroFeedbackInputs) {
+                boolean extra = shape.get(1) > n;
                 return "identity from "
                         + inputs
                         + " [0, "
@@ -31,8 +32,10 @@ final class Rules {
                         + ") into outputs [0, "
                         + n
                         + ")"
-                        + (zeroFeedbackInputs ? ", zero from the other inputs" : "")
-                        + "; the model's initialisation elsewhere";
+                        + (extra && zeroFeedbackInputs ? ", zero from the other inputs" : "")
+                        + (extra || shape.get(0) > n
+                                ? "; the model's initialisation elsewhere"
+                                : "");
             }
 
             @Override
@@ -54,7 +57,7 @@ final class Rules {
     static BackboneLayout.Rule constant(long n, float v, String why) {
         return new BackboneLayout.Rule() {
             @Override
-            public String describe(boolean zeroFeedbackInputs) {
+            public String describe(Shape shape, boolean zeroFeedbackInputs) {
                 return why;
             }
 

@@ -169,21 +169,24 @@ public final class TorchWeights {
      * <p><b>What goes where.</b> The model's parameters say which torchvision architecture it takes
      * (block type, block counts, input channels; the ViT's patch, width, layers and grid); see
      * {@link LoadReport#backbone()}. Every tensor whose name and shape match is copied whole
-     * ({@link LoadReport.Outcome#LOADED}). The tensors the feedback widens are copied into the
-     * leading slice of the model's ({@link LoadReport.Outcome#SLICED}), the rest keeping the
-     * model's initialisation: {@code layer1.0.conv1} and, for bottlenecks, {@code
-     * layer1.0.downsample.0} (the feedback's {@code fb·e} input channels follow the stem's 64),
-     * every {@code layer4} tensor ({@code fb} more planes, the state's feedback channels, after the
-     * pretrained ones). The ViT's {@code encoder.pos_embedding} loads without its class token's
-     * row. Layers the pretrained network does not have start as the identity it has there ({@link
+     * ({@link LoadReport.Outcome#LOADED}, {@link LoadReport#loaded()}). The tensors the feedback
+     * widens are copied into the leading slice of the model's ({@link LoadReport.Outcome#SLICED},
+     * {@link LoadReport#sliced()}), the rest keeping the model's initialisation: {@code
+     * layer1.0.conv1} and, for bottlenecks, {@code layer1.0.downsample.0} (the feedback's {@code
+     * fb·e} input channels follow the stem's 64), every {@code layer4} tensor ({@code fb} more
+     * planes, the state's feedback channels, after the pretrained ones). A ResNet head ({@code fc})
+     * of another class count is copied in its overlapping rows: the file's first classes, as many
+     * as the model has, or all of the file's into the model's first rows. The ViT's {@code
+     * encoder.pos_embedding} {@code (1, N + 1, D)} loads without its class token's row. Layers the
+     * pretrained network does not have start as the identity it has there ({@link
      * LoadReport#initialised()}): the feedback ResNet18/34's {@code layer1.0.downsample} (conv
      * identity on the stem's channels, BatchNorm identity in eval), the ViT's {@code input_proj}
      * and, when the class channels are the token width, its {@code state_proj}. Skipped, because
      * the model has no place for them ({@link LoadReport.Outcome#SKIPPED}, with the reason): the
-     * class token, torchvision's ViT head, a ResNet head ({@code fc}) of another class count (a
-     * head of the model's class count is copied), entries outside the architecture's {@code
-     * state_dict}; {@code num_batches_tracked} is unused. The state operator, the GroupNorms and
-     * the new head are left as initialised ({@link LoadReport#untouched()}).
+     * ViT's class token and its head {@code heads.*} (which reads the class token), a head in a
+     * model without one (DeepLabV3+), entries outside the architecture's {@code state_dict}; {@code
+     * num_batches_tracked} is unused. The state operator, the GroupNorms and the readout's new
+     * layers are left as initialised ({@link LoadReport#untouched()}).
      *
      * <p><b>T = 1.</b> With {@link BackboneOptions.Builder#optZeroFeedbackInputs(boolean)} (the
      * default) the feedback's extra inputs into the pretrained outputs start at zero, so at the

@@ -77,17 +77,7 @@ final class VitLayout extends BackboneLayout {
     @Override
     String describe() {
         long layers = expected.keySet().stream().filter(k -> k.endsWith(".ln_1.weight")).count();
-        return "torchvision VisionTransformer (patch "
-                + patch
-                + ", hidden "
-                + hidden
-                + ", "
-                + layers
-                + " layers, "
-                + grid
-                + "x"
-                + grid
-                + " patch grid)";
+        return BackboneIdentity.vit(patch, hidden, layers, grid);
     }
 
     @Override
@@ -104,26 +94,18 @@ final class VitLayout extends BackboneLayout {
     }
 
     @Override
-    String sourcePart(String key) {
-        return key.equals(POS) ? ":, 1:, :" : null;
-    }
-
-    @Override
-    Shape sourceShape(String key, Shape shape) {
-        return key.equals(POS) && shape.dimension() == 3 && shape.get(1) > 0
-                ? new Shape(shape.get(0), shape.get(1) - 1, shape.get(2))
-                : shape;
-    }
-
-    @Override
-    String describeSourcePart(String key, Shape shape) {
-        return key.equals(POS)
-                ? "rows [1, "
-                        + shape.get(1)
+    Part sourcePart(String key, Shape file) {
+        if (!key.equals(POS)) {
+            return null;
+        }
+        return new Part(
+                ":, 1:, :",
+                new Shape(file.get(0), file.get(1) - 1, file.get(2)),
+                "rows [1, "
+                        + file.get(1)
                         + ") of "
-                        + str(shape)
-                        + ", the patch tokens' (row 0, the class token's, is dropped)"
-                : null;
+                        + str(file)
+                        + ", the patch tokens' (row 0, the class token's, has no place)");
     }
 
     @Override
@@ -143,7 +125,7 @@ final class VitLayout extends BackboneLayout {
         if (key.equals(POS) && found.dimension() == 3) {
             long n = found.get(1) - 1;
             long g = Math.round(Math.sqrt(n));
-            if (g * g == n) {
+            if (g * g == n && g != grid) {
                 return "the file's position embedding is for a "
                         + g
                         + "x"
