@@ -7,7 +7,8 @@ TorchWeights.loadBackbone is tested on real torchvision state_dicts: resnet18 (4
     safetensors file this script writes from it;
   - torchvision_<name>.io.safetensors: an input and torchvision's own outputs for it, in eval mode:
     resnets: "layer4" = layer4(layer3(layer2(layer1(maxpool(relu(bn1(conv1(input)))))))), the
-    activation a feedback ResNet's class channels reproduce at T = 1 after loadBackbone;
+    activation a feedback ResNet's class channels reproduce at T = 1 after loadBackbone, and
+    "layer4.float64", the same computed in float64 (from the same float32 weights and input);
     the ViT: "tokens" = conv_proj(input) as tokens plus encoder.pos_embedding without the class
     token's row, and "encoder_output" = encoder.ln(encoder.layers(tokens)), the encoder on the
     patch tokens without the class token (the feedback ViT has none).
@@ -22,7 +23,7 @@ Needs Debian's python3-torch and python3-torchvision; run from the repository ro
     /usr/bin/python3 tools/make_backbone_fixtures.py --check      # regenerates elsewhere, compares
     /usr/bin/python3 tools/make_backbone_fixtures.py --keep DIR   # also keeps the state_dicts in DIR
 """
-import hashlib, json, os, shutil, sys, tempfile
+import copy, hashlib, json, os, shutil, sys, tempfile
 import torch
 from torchvision.models import resnet18, resnet50
 from torchvision.models.vision_transformer import VisionTransformer
@@ -42,11 +43,18 @@ BACKBONES = {
 FILE_METADATA = {"format": "pt"}  # what safetensors.torch.save_file writes
 
 
+def layer4(m, x):
+    y = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+    return m.layer4(m.layer3(m.layer2(m.layer1(y))))
+
+
 def outputs(name, m, x):
     with torch.no_grad():
         if name.startswith("resnet"):
-            y = m.maxpool(m.relu(m.bn1(m.conv1(x))))
-            return {"layer4": m.layer4(m.layer3(m.layer2(m.layer1(y))))}
+            # the seeded weights grow layer4 to ~1e3, where torch's own float32 result is 8e-4
+            # (resnet50) from its float64 one: the float64 output tests the model without that noise
+            m64 = copy.deepcopy(m).double()
+            return {"layer4": layer4(m, x), "layer4.float64": layer4(m64, x.double())}
         tokens = m.conv_proj(x).flatten(2).transpose(1, 2) + m.encoder.pos_embedding[:, 1:]
         return {"tokens": tokens, "encoder_output": m.encoder.ln(m.encoder.layers(tokens))}
 

@@ -10,8 +10,8 @@ import ai.djl.ndarray.types.Shape;
  */
 final class Rules {
 
-    /** PyTorch's and the library's BatchNorm epsilon. */
-    static final float BN_EPS = 1e-5f;
+    /** The library's BatchNorm epsilon, as DJL hands it to LibTorch (a float widened). */
+    static final double BN_EPS = 1e-5f;
 
     private Rules() {}
 
@@ -33,7 +33,7 @@ final class Rules {
                         + n
                         + ")"
                         + (extra && zeroFeedbackInputs ? ", zero from the other inputs" : "")
-                        + (extra || shape.get(0) > n
+                        + ((extra && !zeroFeedbackInputs) || shape.get(0) > n
                                 ? "; the model's initialisation elsewhere"
                                 : "");
             }
@@ -54,7 +54,7 @@ final class Rules {
     }
 
     /** Elements {@code [0, n)} of a vector set to {@code v}. */
-    static BackboneLayout.Rule constant(long n, float v, String why) {
+    static BackboneLayout.Rule constant(long n, double v, String why) {
         return new BackboneLayout.Rule() {
             @Override
             public String describe(Shape shape, boolean zeroFeedbackInputs) {
@@ -63,28 +63,33 @@ final class Rules {
 
             @Override
             public void apply(NDArray value, boolean zeroFeedbackInputs) {
-                value.set(new NDIndex(":{}", n), v);
+                // v rounded once to the parameter's type: 1 - eps stays exact in float64
+                NDArray fill =
+                        value.getManager()
+                                .create(v)
+                                .toType(value.getDataType(), false)
+                                .broadcast(new Shape(n));
+                value.set(new NDIndex(":{}", n), fill);
             }
         };
     }
 
     /**
      * The four vectors of a BatchNorm set so that in eval mode it is the identity, exactly in
-     * float32: weight 1, bias 0, running mean 0, running variance {@code 1 - eps} (so that {@code
-     * var + eps} rounds to 1).
+     * float32 and float64: weight 1, bias 0, running mean 0, running variance {@code 1 - eps} (so
+     * that {@code var + eps} is 1 in either type).
      */
     static BackboneLayout.Rule batchNormIdentity(String parameter, long n) {
         switch (parameter) {
             case "weight":
-                return constant(n, 1f, "1 (an identity BatchNorm)");
+                return constant(n, 1, "1 (an identity BatchNorm)");
             case "running_var":
                 return constant(
                         n,
-                        1f - BN_EPS,
-                        "1 - eps, so that in eval mode this BatchNorm is the identity exactly (in"
-                                + " float32)");
+                        1 - BN_EPS,
+                        "1 - eps, so that in eval mode this BatchNorm is the identity exactly");
             default:
-                return constant(n, 0f, "0 (an identity BatchNorm)");
+                return constant(n, 0, "0 (an identity BatchNorm)");
         }
     }
 }

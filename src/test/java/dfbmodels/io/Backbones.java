@@ -93,7 +93,11 @@ final class Backbones {
     }
 
     static FeedbackBlock init(NDManager m, FeedbackBlock model, int size) {
-        model.initialize(m, DataType.FLOAT32, new Shape(1, 3, size, size));
+        return init(m, model, size, DataType.FLOAT32);
+    }
+
+    static FeedbackBlock init(NDManager m, FeedbackBlock model, int size, DataType type) {
+        model.initialize(m, type, new Shape(1, 3, size, size));
         return model;
     }
 
