@@ -54,7 +54,7 @@ abstract class BackboneLayout {
                         + " (ResNet18/34/50, FeedbackResNet, DeepLabV3Plus's encoder) or Vision"
                         + " Transformer (VisionTransformer); this model ("
                         + model.getClass().getSimpleName()
-                        + ", parameters "
+                        + ", parameters"
                         + TorchWeights.abbreviate(java.util.List.copyOf(params.keySet()))
                         + ") is neither; load a state_dict of the model itself with"
                         + " TorchWeights.load");
