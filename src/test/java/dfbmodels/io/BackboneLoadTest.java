@@ -15,6 +15,7 @@ import dfbmodels.TorchvisionStateDicts;
 import dfbmodels.TorchvisionStateDicts.Manifest;
 import dfbmodels.TorchvisionStateDicts.Tensor;
 import dfbmodels.io.LoadReport.Outcome;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,7 +40,8 @@ class BackboneLoadTest {
     void resnet18TakesTorchvisionsResnet18() throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
             FeedbackBlock model = Backbones.resnet18(m);
-            checkResNet(model, Backbones.RESNET18, BackboneOptions.defaults(), false);
+            Path file = Backbones.file(Backbones.RESNET18);
+            checkResNet(model, Backbones.RESNET18, file, BackboneOptions.defaults(), false);
         }
     }
 
@@ -47,7 +49,8 @@ class BackboneLoadTest {
     void resnet50TakesTorchvisionsResnet50() throws Exception {
         try (NDManager m = NDManager.newBaseManager()) {
             FeedbackBlock model = Backbones.resnet50(m);
-            checkResNet(model, Backbones.RESNET50, BackboneOptions.defaults(), true);
+            Path file = Backbones.file(Backbones.RESNET50);
+            checkResNet(model, Backbones.RESNET50, file, BackboneOptions.defaults(), true);
         }
     }
 
@@ -56,16 +59,26 @@ class BackboneLoadTest {
         try (NDManager m = NDManager.newBaseManager()) {
             FeedbackBlock model = Backbones.resnet18(m);
             BackboneOptions keep = BackboneOptions.builder().optZeroFeedbackInputs(false).build();
-            checkResNet(model, Backbones.RESNET18, keep, false);
+            checkResNet(model, Backbones.RESNET18, Backbones.file(Backbones.RESNET18), keep, false);
         }
     }
 
-    private static void checkResNet(
-            FeedbackBlock model, String name, BackboneOptions options, boolean bottleneck)
+    /**
+     * Loads a torchvision ResNet state_dict from {@code file} and checks every parameter and the
+     * report.
+     *
+     * @return the report
+     */
+    static LoadReport checkResNet(
+            FeedbackBlock model,
+            String name,
+            Path file,
+            BackboneOptions options,
+            boolean bottleneck)
             throws Exception {
         boolean zero = options.zeroFeedbackInputs();
         Map<String, float[]> before = Backbones.snapshot(model);
-        LoadReport report = TorchWeights.loadBackbone(model, Backbones.file(name), options);
+        LoadReport report = TorchWeights.loadBackbone(model, file, options);
         Map<String, float[]> after = Backbones.snapshot(model);
         Map<String, Parameter> params = TorchNames.of(model);
         Manifest manifest = TorchvisionStateDicts.manifest(name);
@@ -180,6 +193,7 @@ class BackboneLoadTest {
                                         + report.sliced().size()
                                         + " as slices, "),
                 report.summary());
+        return report;
     }
 
     @Test
