@@ -15,6 +15,7 @@ import dfbmodels.TorchvisionStateDicts;
 import dfbmodels.TorchvisionStateDicts.Manifest;
 import dfbmodels.TorchvisionStateDicts.Tensor;
 import dfbmodels.io.LoadReport.Outcome;
+import dfbmodels.models.DeepLabV3Plus;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -278,6 +279,60 @@ class BackboneLoadTest {
             assertEquals(
                     "torchvision VisionTransformer (patch 4, hidden 64, 2 layers, 8x8 patch grid)",
                     report.backbone());
+        }
+    }
+
+    /**
+     * DeepLabV3+'s encoder is torchvision's ResNet under {@code encoder.}; layer4 is not widened.
+     */
+    @Test
+    void deepLabsEncoderTakesTorchvisionsResnet18() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedbackBlock model =
+                    Backbones.init(m, DeepLabV3Plus.builder().setNumClasses(3).build(), 64);
+            Map<String, float[]> before = Backbones.snapshot(model);
+            LoadReport report =
+                    TorchWeights.loadBackbone(model, Backbones.file(Backbones.RESNET18));
+            Map<String, float[]> after = Backbones.snapshot(model);
+            Manifest manifest = TorchvisionStateDicts.manifest(Backbones.RESNET18);
+            List<String> wantLoaded = new ArrayList<>();
+            for (Tensor t : manifest.tensors()) {
+                String key = "encoder." + t.key();
+                if (t.dtype().equals("I64") || t.key().startsWith("fc.")) {
+                    continue;
+                }
+                float[] src = manifest.values(t.key(), t.shape());
+                if (t.key().equals("layer1.0.conv1.weight")) { // 64 + fb = 66 inputs
+                    Shape shape = new Shape(64, 66, 3, 3);
+                    assertArrayEquals(
+                            sliced(before.get(key), shape, src, t.shape(), true), after.get(key));
+                } else {
+                    assertArrayEquals(src, after.get(key), key);
+                    wantLoaded.add(key);
+                }
+            }
+            assertEquals(wantLoaded, report.loaded());
+            assertEquals(List.of("encoder.layer1.0.conv1.weight"), report.sliced());
+            assertEquals(5, report.initialised().size()); // the identity layer1.0.downsample
+            List<String> skipped = new ArrayList<>();
+            for (LoadReport.Entry e : report.skipped()) {
+                if (e.outcome() == Outcome.SKIPPED) {
+                    skipped.add(e.fileKey() + ": " + e.detail());
+                }
+            }
+            assertEquals(
+                    List.of(
+                            "fc.weight: a classification head: the model has none",
+                            "fc.bias: a classification head: the model has none"),
+                    skipped);
+            for (String k : report.untouched()) {
+                assertTrue(
+                        k.startsWith("decoder.")
+                                || k.startsWith("segmentation_head.")
+                                || LOOP.test(k),
+                        k);
+                assertArrayEquals(before.get(k), after.get(k), k);
+            }
         }
     }
 
