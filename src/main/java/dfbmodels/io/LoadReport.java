@@ -266,8 +266,9 @@ public final class LoadReport {
     }
 
     /**
-     * Returns the parameters a backbone load froze ({@link BackboneOptions.Builder#optFreeze}):
-     * those whose every value came from the file, except the classification head.
+     * Returns the parameters a backbone load froze ({@link BackboneOptions.Builder#optFreeze}): the
+     * trainable ones whose every value came from the file, except the classification head
+     * (BatchNorm running statistics, never trained, are not listed).
      *
      * @return an unmodifiable list of parameter keys, in the model's order; empty if nothing was
      *     frozen

@@ -16,11 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,18 +52,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every load returns a {@link LoadReport} and logs its summary (INFO); a non-strict load that
  * skipped unexpected tensors or left parameters untouched says which (WARN).
+ *
+ * <p>{@link #loadBackbone(Block, Path, BackboneOptions)} starts a feedback model from a pretrained
+ * torchvision ResNet or VisionTransformer {@code state_dict}: what fits is copied whole, what the
+ * feedback widens is copied into its leading slice, what has no place is skipped, all reported.
  */
 public final class TorchWeights {
 
     private static final Logger logger = LoggerFactory.getLogger(TorchWeights.class);
 
-    private static final Map<String, String> ALIASES =
-            Map.of(
-                    "frontend.0.", "conv1.",
-                    "frontend.1.", "bn1.",
-                    "classification_head.2.", "fc.");
-    private static final Set<String> UNUSED =
-            Set.of("T", "layernorm_weight", "error_head.T", "error_head.Qinv");
     private static final List<String> PREFIXES = List.of("module.", "_orig_mod.");
     private static final int LOGGED_KEYS = 10;
 
@@ -111,7 +106,7 @@ public final class TorchWeights {
         Map<String, Parameter> params = initialisedParameters(block);
         try (TensorFile tensors = TensorFile.open(file);
                 NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            Plan plan = plan(params, tensors.entries(), strict, file);
+            StateDictPlan plan = StateDictPlan.of(params, tensors.entries(), strict, file);
             // read and convert everything before writing anything
             Map<Parameter, NDArray> values = new LinkedHashMap<>();
             for (Map.Entry<Parameter, TensorEntry> a : plan.assignments.entrySet()) {
@@ -238,117 +233,6 @@ public final class TorchWeights {
             }
         }
         return params;
-    }
-
-    /** Which tensor goes into which parameter, and what becomes of the rest. */
-    private static final class Plan {
-        final Map<Parameter, TensorEntry> assignments = new LinkedHashMap<>();
-        final List<LoadReport.Entry> entries = new ArrayList<>();
-        final List<String> untouched = new ArrayList<>();
-        final Map<String, Integer> stripped = new LinkedHashMap<>();
-    }
-
-    private static Plan plan(
-            Map<String, Parameter> params, List<TensorEntry> tensors, boolean strict, Path file)
-            throws MalformedModelException {
-        Plan plan = new Plan();
-        // the file's keys, prefixes stripped
-        Map<String, TensorEntry> byKey = new LinkedHashMap<>();
-        Map<TensorEntry, String> stripped = new HashMap<>();
-        for (TensorEntry t : tensors) {
-            String key = strip(t.key, params, plan.stripped);
-            TensorEntry clash = byKey.put(key, t);
-            if (clash != null) {
-                throw new MalformedModelException(
-                        "weights in "
-                                + file
-                                + " do not fit the model: keys '"
-                                + clash.key
-                                + "' and '"
-                                + t.key
-                                + "' both name parameter "
-                                + key);
-            }
-            stripped.put(t, key);
-        }
-        Map<TensorEntry, LoadReport.Entry> outcomes = new HashMap<>();
-        List<String> missing = new ArrayList<>();
-        List<String> mismatched = new ArrayList<>();
-        List<String> badTypes = new ArrayList<>();
-        for (Map.Entry<String, Parameter> p : params.entrySet()) {
-            String key = p.getKey();
-            TensorEntry value = byKey.get(key);
-            for (Map.Entry<String, String> alias : ALIASES.entrySet()) {
-                if (key.startsWith(alias.getValue())) {
-                    String aliasKey = alias.getKey() + key.substring(alias.getValue().length());
-                    TensorEntry aliased = byKey.get(aliasKey);
-                    if (aliased != null && value != null) {
-                        outcomes.put(
-                                aliased, new LoadReport.Entry(aliased.key, key, Outcome.ALIAS));
-                    } else if (aliased != null) {
-                        value = aliased;
-                    }
-                }
-            }
-            if (value == null) {
-                missing.add(key);
-                plan.untouched.add(key);
-                continue;
-            }
-            outcomes.put(value, new LoadReport.Entry(value.key, key, Outcome.LOADED));
-            String name = value.key.equals(key) ? key : key + " (" + value.key + " in the file)";
-            NDArray target = p.getValue().getArray();
-            if (!value.shape().equals(target.getShape())) {
-                mismatched.add(
-                        name + ": expected " + target.getShape() + ", found " + value.shape());
-                continue;
-            }
-            String typeProblem = typeProblem(value, target.getDataType());
-            if (typeProblem != null) {
-                badTypes.add(name + ": " + typeProblem);
-                continue;
-            }
-            plan.assignments.put(p.getValue(), value);
-        }
-        List<String> unexpected = new ArrayList<>();
-        for (TensorEntry t : tensors) {
-            if (outcomes.containsKey(t)) {
-                continue;
-            }
-            String key = stripped.get(t);
-            boolean unused = UNUSED.contains(key) || key.endsWith(".num_batches_tracked");
-            if (!unused) {
-                unexpected.add(t.key);
-            }
-            outcomes.put(
-                    t,
-                    new LoadReport.Entry(
-                            t.key, null, unused ? Outcome.UNUSED : Outcome.UNEXPECTED));
-        }
-        if (!mismatched.isEmpty()
-                || !badTypes.isEmpty()
-                || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
-            StringBuilder sb =
-                    new StringBuilder("weights in ").append(file).append(" do not fit the model:");
-            if (strict) {
-                appendList(sb, "missing keys", missing);
-                appendList(sb, "unexpected keys", unexpected);
-            }
-            appendList(sb, "shape mismatches", mismatched);
-            appendList(sb, "unsupported types", badTypes);
-            for (Map.Entry<String, Integer> s : plan.stripped.entrySet()) {
-                sb.append("\n  (prefix '")
-                        .append(s.getKey())
-                        .append("' stripped from ")
-                        .append(s.getValue())
-                        .append(" keys)");
-            }
-            throw new MalformedModelException(sb.toString());
-        }
-        for (TensorEntry t : tensors) {
-            plan.entries.add(outcomes.get(t));
-        }
-        return plan;
     }
 
     /** Strips the standard prefixes off a key, nested or not, unless the model's keys use them. */
