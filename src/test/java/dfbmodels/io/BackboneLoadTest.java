@@ -336,7 +336,7 @@ class BackboneLoadTest {
         }
     }
 
-    private static LoadReport.Entry entry(LoadReport report, String fileKey) {
+    static LoadReport.Entry entry(LoadReport report, String fileKey) {
         for (LoadReport.Entry e : report.entries()) {
             if (e.fileKey().equals(fileKey)) {
                 return e;
