@@ -34,6 +34,7 @@ def write_safetensors(path, tensors, metadata):
     header, blobs, off = {}, [], 0
     for k, v in tensors.items():
         a = np.ascontiguousarray(v.detach().numpy() if torch.is_tensor(v) else v)
+        a = a.reshape(tuple(v.shape))  # ascontiguousarray makes a 0-d tensor (1,)
         b = a.astype(a.dtype.newbyteorder("<")).tobytes()
         header[k] = {"dtype": ST_DTYPE[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
@@ -81,6 +82,12 @@ def seeded_weight(name, shape, md):
         a, b = f32(1), f32(0.5 if md["S"] == "seeded" else 0)
     elif name == "error_head.Q":  # rows of norm ~1, not orthogonal
         a, b = f32(0), f32(math.sqrt(3.0 / shape[0]))
+    elif last in ("class_token", "pos_embedding"):  # torchvision ViT: small, like its init
+        a, b = f32(0), f32(0.05)
+    elif last == "in_proj_bias":  # torch.nn.MultiheadAttention's packed [q; k; v] bias
+        a, b = f32(0), f32(0.1)
+    elif last == "in_proj_weight":  # and its packed weight: He-uniform like any other weight
+        a, b = f32(0), f32(math.sqrt(6.0 / int(np.prod(shape[1:]))))
     elif last == "running_mean":
         a, b = f32(0), f32(0.1)
     elif last == "running_var":

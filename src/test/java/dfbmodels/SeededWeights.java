@@ -69,6 +69,15 @@ public final class SeededWeights {
         } else if (name.equals("error_head.Q")) {
             a = 0f;
             b = (float) Math.sqrt(3.0 / shape.get(0));
+        } else if (last.equals("class_token") || last.equals("pos_embedding")) { // torchvision ViT
+            a = 0f;
+            b = 0.05f;
+        } else if (last.equals("in_proj_bias")) { // MultiheadAttention's packed [q; k; v] bias
+            a = 0f;
+            b = 0.1f;
+        } else if (last.equals("in_proj_weight")) { // and its packed weight: He-uniform
+            a = 0f;
+            b = (float) Math.sqrt(6.0 / (shape.size() / shape.get(0)));
         } else if (last.equals("running_mean")) {
             a = 0f;
             b = 0.1f;

@@ -15,7 +15,11 @@ import java.util.Objects;
  *
  * <p>Returned by {@link TorchWeights#load(ai.djl.nn.Block, Path, boolean)}, which also logs its
  * {@link #summary()} (INFO) and, for a non-strict load that skipped or left out anything, what
- * (WARN).
+ * (WARN); and by {@link TorchWeights#loadBackbone(ai.djl.nn.Block, Path, BackboneOptions)}, whose
+ * report also says which tensors were copied as a slice ({@link Outcome#SLICED}), which were
+ * skipped because the model has no place for them ({@link Outcome#SKIPPED}, with the reason in
+ * {@link Entry#detail()}), which parameters the load initialised by a rule ({@link #initialised()})
+ * and which it froze ({@link #frozen()}); it logs all of that (INFO).
  */
 public final class LoadReport {
 
@@ -36,7 +40,24 @@ public final class LoadReport {
          */
         ALIAS,
         /** Skipped: no parameter has this key (only in a non-strict load; a strict one fails). */
-        UNEXPECTED
+        UNEXPECTED,
+        /**
+         * Copied in part ({@link TorchWeights#loadBackbone(ai.djl.nn.Block, Path, BackboneOptions)
+         * backbone loads} only): into the leading slice of a parameter the feedback widens (the
+         * rest keeps the model's initialisation, and the feedback inputs of the copied outputs are
+         * zeroed by option), or a part of the tensor into the whole parameter (torchvision's ViT
+         * position embedding without the class token's row, a head's first rows); a head of fewer
+         * classes goes into the model head's first rows. {@link Entry#detail()} says which part
+         * went where.
+         */
+        SLICED,
+        /**
+         * Skipped because the model has no place for it ({@link TorchWeights#loadBackbone(
+         * ai.djl.nn.Block, Path, BackboneOptions) backbone loads} only): a class token, a head that
+         * reads it, a head in a model without one, an entry that is not part of the backbone's
+         * {@code state_dict}. {@link Entry#detail()} says why.
+         */
+        SKIPPED
     }
 
     /**
@@ -46,8 +67,10 @@ public final class LoadReport {
      * @param parameterKey the key of the parameter it maps to (after stripping prefixes and
      *     resolving aliases), or null if it maps to none
      * @param outcome what the load did with it
+     * @param detail for {@link Outcome#SLICED}, which part went where; for {@link Outcome#SKIPPED},
+     *     why; otherwise null
      */
-    public record Entry(String fileKey, String parameterKey, Outcome outcome) {
+    public record Entry(String fileKey, String parameterKey, Outcome outcome, String detail) {
 
         /**
          * Checks the arguments.
@@ -55,11 +78,24 @@ public final class LoadReport {
          * @param fileKey the tensor's key as written in the file
          * @param parameterKey the parameter's key, or null
          * @param outcome what the load did with it
+         * @param detail the part copied or the reason for skipping, or null
          * @throws NullPointerException if {@code fileKey} or {@code outcome} is null
          */
         public Entry {
             Objects.requireNonNull(fileKey, "fileKey");
             Objects.requireNonNull(outcome, "outcome");
+        }
+
+        /**
+         * An entry without detail.
+         *
+         * @param fileKey the tensor's key as written in the file
+         * @param parameterKey the parameter's key, or null
+         * @param outcome what the load did with it
+         * @throws NullPointerException if {@code fileKey} or {@code outcome} is null
+         */
+        public Entry(String fileKey, String parameterKey, Outcome outcome) {
+            this(fileKey, parameterKey, outcome, null);
         }
     }
 
@@ -69,6 +105,9 @@ public final class LoadReport {
     private final List<Entry> entries;
     private final List<String> untouched;
     private final Map<String, Integer> strippedPrefixes;
+    private final String backbone;
+    private final Map<String, String> initialised;
+    private final List<String> frozen;
 
     LoadReport(
             Path file,
@@ -77,12 +116,37 @@ public final class LoadReport {
             List<Entry> entries,
             List<String> untouched,
             Map<String, Integer> strippedPrefixes) {
+        this(
+                file,
+                strict,
+                null,
+                parameterCount,
+                entries,
+                untouched,
+                strippedPrefixes,
+                Map.of(),
+                List.of());
+    }
+
+    LoadReport(
+            Path file,
+            boolean strict,
+            String backbone,
+            int parameterCount,
+            List<Entry> entries,
+            List<String> untouched,
+            Map<String, Integer> strippedPrefixes,
+            Map<String, String> initialised,
+            List<String> frozen) {
         this.file = file;
         this.strict = strict;
+        this.backbone = backbone;
         this.parameterCount = parameterCount;
         this.entries = List.copyOf(entries);
         this.untouched = List.copyOf(untouched);
         this.strippedPrefixes = Collections.unmodifiableMap(new LinkedHashMap<>(strippedPrefixes));
+        this.initialised = Collections.unmodifiableMap(new LinkedHashMap<>(initialised));
+        this.frozen = List.copyOf(frozen);
     }
 
     /**
@@ -95,7 +159,8 @@ public final class LoadReport {
     }
 
     /**
-     * Returns whether the load was strict (every parameter in the file, nothing unexpected).
+     * Returns whether the load was strict (every parameter in the file, nothing unexpected); a
+     * backbone load is not.
      *
      * @return true for a strict load
      */
@@ -122,14 +187,29 @@ public final class LoadReport {
     }
 
     /**
-     * Returns the keys of the parameters written, in the order of the file's data.
+     * Returns the keys of the parameters written whole from the file ({@link Outcome#LOADED}), in
+     * the order of the file's data.
      *
      * @return an unmodifiable list of parameter keys
      */
     public List<String> loaded() {
+        return parameters(Outcome.LOADED);
+    }
+
+    /**
+     * Returns the keys of the parameters written in part, or from a part of a tensor ({@link
+     * Outcome#SLICED}; backbone loads only), in the order of the file's data.
+     *
+     * @return an unmodifiable list of parameter keys
+     */
+    public List<String> sliced() {
+        return parameters(Outcome.SLICED);
+    }
+
+    private List<String> parameters(Outcome outcome) {
         List<String> keys = new ArrayList<>();
         for (Entry e : entries) {
-            if (e.outcome() == Outcome.LOADED) {
+            if (e.outcome() == outcome) {
                 keys.add(e.parameterKey());
             }
         }
@@ -144,7 +224,7 @@ public final class LoadReport {
     public List<Entry> skipped() {
         List<Entry> out = new ArrayList<>();
         for (Entry e : entries) {
-            if (e.outcome() != Outcome.LOADED) {
+            if (e.outcome() != Outcome.LOADED && e.outcome() != Outcome.SLICED) {
                 out.add(e);
             }
         }
@@ -153,12 +233,48 @@ public final class LoadReport {
 
     /**
      * Returns the keys of the parameters the file had nothing for, which keep their values (always
-     * empty after a strict load).
+     * empty after a strict load; after a backbone load, the parameters left as the model
+     * initialised them, such as the state operator's and the new head's).
      *
      * @return an unmodifiable list of parameter keys, in the model's order
      */
     public List<String> untouched() {
         return untouched;
+    }
+
+    /**
+     * Returns the torchvision architecture of a backbone load, as the model's parameters imply it.
+     *
+     * @return e.g. {@code "torchvision resnet18 (BasicBlock [2, 2, 2, 2], 3 input channels)"}, or
+     *     null for {@link TorchWeights#load(ai.djl.nn.Block, Path, boolean)}
+     */
+    public String backbone() {
+        return backbone;
+    }
+
+    /**
+     * Returns the parameters a backbone load set by a rule rather than from the file, with the
+     * rule: the pretrained network's identity where the feedback model has a layer the backbone
+     * lacks (the feedback ResNet18/34's {@code layer1.0.downsample}, the ViT's {@code input_proj},
+     * and its {@code state_proj} when the class channels are the token width).
+     *
+     * @return an unmodifiable map from parameter key to the rule, in the model's order; empty for
+     *     other loads
+     */
+    public Map<String, String> initialised() {
+        return initialised;
+    }
+
+    /**
+     * Returns the parameters a backbone load froze ({@link BackboneOptions.Builder#optFreeze}): the
+     * trainable ones whose every value came from the file, except the classification head
+     * (BatchNorm running statistics, never trained, are not listed).
+     *
+     * @return an unmodifiable list of parameter keys, in the model's order; empty if nothing was
+     *     frozen
+     */
+    public List<String> frozen() {
+        return frozen;
     }
 
     /**
@@ -173,20 +289,41 @@ public final class LoadReport {
     }
 
     /**
-     * Returns one line: parameters loaded out of all, prefixes stripped, tensors skipped by reason.
+     * Returns one line: parameters loaded out of all, prefixes stripped, tensors skipped by reason;
+     * for a backbone load, parameters copied whole, as slices, initialised by rule, left as
+     * initialised and frozen.
      *
      * @return a summary such as {@code loaded 115 of 115 parameters from w.safetensors (strict);
      *     skipped 20 unused}
      */
     public String summary() {
-        StringBuilder sb =
-                new StringBuilder("loaded ")
-                        .append(loaded().size())
-                        .append(" of ")
-                        .append(parameterCount)
-                        .append(" parameters from ")
-                        .append(file)
-                        .append(strict ? " (strict)" : " (non-strict)");
+        StringBuilder sb = new StringBuilder("loaded ");
+        if (backbone != null) {
+            sb.append(backbone)
+                    .append(" from ")
+                    .append(file)
+                    .append(": ")
+                    .append(loaded().size())
+                    .append(" of ")
+                    .append(parameterCount)
+                    .append(" parameters copied whole, ")
+                    .append(sliced().size())
+                    .append(" as slices, ")
+                    .append(initialised.size())
+                    .append(" initialised by rule, ")
+                    .append(untouched.size())
+                    .append(" left as initialised");
+            if (!frozen.isEmpty()) {
+                sb.append("; froze ").append(frozen.size());
+            }
+        } else {
+            sb.append(loaded().size())
+                    .append(" of ")
+                    .append(parameterCount)
+                    .append(" parameters from ")
+                    .append(file)
+                    .append(strict ? " (strict)" : " (non-strict)");
+        }
         for (Map.Entry<String, Integer> p : strippedPrefixes.entrySet()) {
             sb.append("; stripped '")
                     .append(p.getKey())
@@ -205,33 +342,54 @@ public final class LoadReport {
                 sb.append(separator)
                         .append(c.getValue())
                         .append(' ')
-                        .append(c.getKey().name().toLowerCase(java.util.Locale.ROOT));
+                        .append(
+                                c.getKey() == Outcome.SKIPPED
+                                        ? "with no place in the model"
+                                        : c.getKey().name().toLowerCase(java.util.Locale.ROOT));
                 separator = ", ";
             }
         }
-        if (!untouched.isEmpty()) {
+        if (backbone == null && !untouched.isEmpty()) {
             sb.append("; left ").append(untouched.size()).append(" untouched");
         }
         return sb.toString();
     }
 
     /**
-     * Returns the {@link #summary()} followed by every skipped tensor and untouched parameter.
+     * Returns the {@link #summary()} followed by every skipped tensor and untouched parameter; for
+     * a backbone load also every tensor copied as a slice (which part went where) and every
+     * parameter initialised by a rule.
      *
      * @return a multi-line description
      */
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder(summary());
+        for (Entry e : entries) {
+            if (e.outcome() == Outcome.SLICED) {
+                sb.append("\n  sliced ")
+                        .append(e.fileKey())
+                        .append(" -> ")
+                        .append(e.parameterKey())
+                        .append(": ")
+                        .append(e.detail());
+            }
+        }
+        for (Map.Entry<String, String> e : initialised.entrySet()) {
+            sb.append("\n  initialised ").append(e.getKey()).append(": ").append(e.getValue());
+        }
         for (Entry e : skipped()) {
             sb.append("\n  skipped ").append(e.fileKey()).append(" (").append(e.outcome());
             if (e.parameterKey() != null) {
                 sb.append(" of ").append(e.parameterKey());
             }
+            if (e.detail() != null) {
+                sb.append(": ").append(e.detail());
+            }
             sb.append(')');
         }
         for (String key : untouched) {
-            sb.append("\n  untouched ").append(key);
+            sb.append(backbone == null ? "\n  untouched " : "\n  left as initialised ").append(key);
         }
         return sb.toString();
     }

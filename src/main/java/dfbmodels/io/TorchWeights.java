@@ -16,11 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,18 +52,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every load returns a {@link LoadReport} and logs its summary (INFO); a non-strict load that
  * skipped unexpected tensors or left parameters untouched says which (WARN).
+ *
+ * <p>{@link #loadBackbone(Block, Path, BackboneOptions)} starts a feedback model from a pretrained
+ * torchvision ResNet or VisionTransformer {@code state_dict}: what fits is copied whole, what the
+ * feedback widens is copied into its leading slice, what has no place is skipped, all reported.
  */
 public final class TorchWeights {
 
     private static final Logger logger = LoggerFactory.getLogger(TorchWeights.class);
 
-    private static final Map<String, String> ALIASES =
-            Map.of(
-                    "frontend.0.", "conv1.",
-                    "frontend.1.", "bn1.",
-                    "classification_head.2.", "fc.");
-    private static final Set<String> UNUSED =
-            Set.of("T", "layernorm_weight", "error_head.T", "error_head.Qinv");
     private static final List<String> PREFIXES = List.of("module.", "_orig_mod.");
     private static final int LOGGED_KEYS = 10;
 
@@ -108,19 +103,10 @@ public final class TorchWeights {
      */
     public static LoadReport load(Block block, Path file, boolean strict)
             throws IOException, MalformedModelException {
-        Map<String, Parameter> params = TorchNames.of(block);
-        for (Map.Entry<String, Parameter> p : params.entrySet()) {
-            if (!p.getValue().isInitialized()) {
-                throw new IllegalStateException(
-                        "initialise the block before loading weights into it"
-                                + " (block.initialize(manager, dataType, inputShape)); parameter "
-                                + p.getKey()
-                                + " has no value yet");
-            }
-        }
+        Map<String, Parameter> params = initialisedParameters(block);
         try (TensorFile tensors = TensorFile.open(file);
                 NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            Plan plan = plan(params, tensors.entries(), strict, file);
+            StateDictPlan plan = StateDictPlan.of(params, tensors.entries(), strict, file);
             // read and convert everything before writing anything
             Map<Parameter, NDArray> values = new LinkedHashMap<>();
             for (Map.Entry<Parameter, TensorEntry> a : plan.assignments.entrySet()) {
@@ -147,120 +133,110 @@ public final class TorchWeights {
         }
     }
 
-    /** Which tensor goes into which parameter, and what becomes of the rest. */
-    private static final class Plan {
-        final Map<Parameter, TensorEntry> assignments = new LinkedHashMap<>();
-        final List<LoadReport.Entry> entries = new ArrayList<>();
-        final List<String> untouched = new ArrayList<>();
-        final Map<String, Integer> stripped = new LinkedHashMap<>();
+    /**
+     * Loads a torchvision backbone into a feedback model, with the default {@link BackboneOptions}:
+     * feedback inputs zeroed, nothing frozen. See {@link #loadBackbone(Block, Path,
+     * BackboneOptions)}.
+     *
+     * @param model an initialised feedback ResNet, DeepLabV3+ or Vision Transformer
+     * @param file a torchvision {@code state_dict}, {@code .safetensors} or {@code .npz}
+     * @return what was copied whole, copied as a slice, initialised by rule, left as initialised
+     *     and skipped
+     * @throws IOException if the file cannot be read ({@link java.nio.file.NoSuchFileException} if
+     *     it does not exist)
+     * @throws MalformedModelException if the file is malformed or not a backbone of this model; the
+     *     message lists every missing key, key of another architecture, shape mismatch and type
+     *     problem
+     * @throws IllegalArgumentException if the model has no torchvision backbone
+     * @throws IllegalStateException if the model is not initialised
+     */
+    public static LoadReport loadBackbone(Block model, Path file)
+            throws IOException, MalformedModelException {
+        return loadBackbone(model, file, BackboneOptions.defaults());
     }
 
-    private static Plan plan(
-            Map<String, Parameter> params, List<TensorEntry> tensors, boolean strict, Path file)
-            throws MalformedModelException {
-        Plan plan = new Plan();
-        // the file's keys, prefixes stripped
-        Map<String, TensorEntry> byKey = new LinkedHashMap<>();
-        Map<TensorEntry, String> stripped = new HashMap<>();
-        for (TensorEntry t : tensors) {
-            String key = strip(t.key, params, plan.stripped);
-            TensorEntry clash = byKey.put(key, t);
-            if (clash != null) {
-                throw new MalformedModelException(
-                        "weights in "
-                                + file
-                                + " do not fit the model: keys '"
-                                + clash.key
-                                + "' and '"
-                                + t.key
-                                + "' both name parameter "
-                                + key);
-            }
-            stripped.put(t, key);
-        }
-        Map<TensorEntry, LoadReport.Entry> outcomes = new HashMap<>();
-        List<String> missing = new ArrayList<>();
-        List<String> mismatched = new ArrayList<>();
-        List<String> badTypes = new ArrayList<>();
+    /**
+     * Loads a pretrained torchvision backbone ({@code resnet18/34/50/101/152} or {@code
+     * VisionTransformer} {@code state_dict}, as {@code torchvision.models.resnet50(weights=...)
+     * .state_dict()} holds it) into a feedback model, the way practitioners start: the pretrained
+     * trunk, the feedback path and the head new.
+     *
+     * <p><b>What goes where.</b> The model's parameters say which torchvision architecture it takes
+     * (block type, block counts, input channels; the ViT's patch, width, layers and grid); see
+     * {@link LoadReport#backbone()}. Every tensor whose name and shape match is copied whole
+     * ({@link LoadReport.Outcome#LOADED}, {@link LoadReport#loaded()}). The tensors the feedback
+     * widens are copied into the leading slice of the model's ({@link LoadReport.Outcome#SLICED},
+     * {@link LoadReport#sliced()}), the rest keeping the model's initialisation: {@code
+     * layer1.0.conv1} and, for bottlenecks, {@code layer1.0.downsample.0} (the feedback's {@code
+     * fb·e} input channels follow the stem's 64), every {@code layer4} tensor ({@code fb} more
+     * planes, the state's feedback channels, after the pretrained ones). A ResNet head ({@code fc})
+     * of another class count is copied in its overlapping rows: the file's first classes, as many
+     * as the model has, or all of the file's into the model's first rows. The ViT's {@code
+     * encoder.pos_embedding} {@code (1, N + 1, D)} loads without its class token's row. Layers the
+     * pretrained network does not have start as the identity it has there ({@link
+     * LoadReport#initialised()}): the feedback ResNet18/34's {@code layer1.0.downsample} (conv
+     * identity on the stem's channels, BatchNorm identity in eval), the ViT's {@code input_proj}
+     * and, when the class channels are the token width, its {@code state_proj}. Skipped, because
+     * the model has no place for them ({@link LoadReport.Outcome#SKIPPED}, with the reason): the
+     * ViT's class token and its head {@code heads.*} (which reads the class token), a head in a
+     * model without one (DeepLabV3+), entries outside the architecture's {@code state_dict}; {@code
+     * num_batches_tracked} is unused. The state operator, the GroupNorms and the readout's new
+     * layers are left as initialised ({@link LoadReport#untouched()}).
+     *
+     * <p><b>T = 1.</b> With {@link BackboneOptions.Builder#optZeroFeedbackInputs(boolean)} (the
+     * default) the feedback's extra inputs into the pretrained outputs start at zero, so at the
+     * first step the class channels of the body's output are what the pretrained network computes
+     * (a ResNet's {@code layer4} output; the ViT encoder's output on the position-embedded patch
+     * tokens, without a class token), in eval mode, up to float rounding; the state operator, the
+     * loop's GroupNorms and the head come after. In training mode the BatchNorms normalise with
+     * batch statistics, the new identity BatchNorm of a ResNet18/34 {@code layer1.0.downsample}
+     * included.
+     *
+     * <p><b>Refusals.</b> A file that is not a backbone of this model (another architecture, depth
+     * or width, a CIFAR-stem model's 3×3 {@code conv1}, other input channels, another patch grid)
+     * is refused with every missing key, key of another architecture and shape mismatch listed, and
+     * hints where the model could be built to fit. The whole file is validated first: a refused or
+     * malformed file leaves the model untouched. Files, types and prefixes are as for {@link
+     * #load(Block, Path, boolean)}.
+     *
+     * <p>The report is returned and logged (INFO).
+     *
+     * @param model an initialised feedback ResNet, DeepLabV3+ or Vision Transformer
+     * @param file a torchvision {@code state_dict}, {@code .safetensors} or {@code .npz}
+     * @param options how to initialise the feedback inputs, and whether to freeze what was loaded
+     * @return what was copied whole, copied as a slice, initialised by rule, left as initialised,
+     *     skipped and frozen
+     * @throws IOException if the file cannot be read ({@link java.nio.file.NoSuchFileException} if
+     *     it does not exist)
+     * @throws MalformedModelException if the file is malformed or not a backbone of this model; the
+     *     message lists every missing key, key of another architecture, shape mismatch and type
+     *     problem
+     * @throws IllegalArgumentException if the model has no torchvision backbone
+     * @throws IllegalStateException if the model is not initialised
+     */
+    public static LoadReport loadBackbone(Block model, Path file, BackboneOptions options)
+            throws IOException, MalformedModelException {
+        java.util.Objects.requireNonNull(options, "options");
+        return BackboneLoader.load(model, file, options);
+    }
+
+    /** Every parameter by PyTorch key, after checking that all are initialised. */
+    static Map<String, Parameter> initialisedParameters(Block block) {
+        Map<String, Parameter> params = TorchNames.of(block);
         for (Map.Entry<String, Parameter> p : params.entrySet()) {
-            String key = p.getKey();
-            TensorEntry value = byKey.get(key);
-            for (Map.Entry<String, String> alias : ALIASES.entrySet()) {
-                if (key.startsWith(alias.getValue())) {
-                    String aliasKey = alias.getKey() + key.substring(alias.getValue().length());
-                    TensorEntry aliased = byKey.get(aliasKey);
-                    if (aliased != null && value != null) {
-                        outcomes.put(
-                                aliased, new LoadReport.Entry(aliased.key, key, Outcome.ALIAS));
-                    } else if (aliased != null) {
-                        value = aliased;
-                    }
-                }
+            if (!p.getValue().isInitialized()) {
+                throw new IllegalStateException(
+                        "initialise the block before loading weights into it"
+                                + " (block.initialize(manager, dataType, inputShape)); parameter "
+                                + p.getKey()
+                                + " has no value yet");
             }
-            if (value == null) {
-                missing.add(key);
-                plan.untouched.add(key);
-                continue;
-            }
-            outcomes.put(value, new LoadReport.Entry(value.key, key, Outcome.LOADED));
-            String name = value.key.equals(key) ? key : key + " (" + value.key + " in the file)";
-            NDArray target = p.getValue().getArray();
-            if (!value.shape().equals(target.getShape())) {
-                mismatched.add(
-                        name + ": expected " + target.getShape() + ", found " + value.shape());
-                continue;
-            }
-            String typeProblem = typeProblem(value, target.getDataType());
-            if (typeProblem != null) {
-                badTypes.add(name + ": " + typeProblem);
-                continue;
-            }
-            plan.assignments.put(p.getValue(), value);
         }
-        List<String> unexpected = new ArrayList<>();
-        for (TensorEntry t : tensors) {
-            if (outcomes.containsKey(t)) {
-                continue;
-            }
-            String key = stripped.get(t);
-            boolean unused = UNUSED.contains(key) || key.endsWith(".num_batches_tracked");
-            if (!unused) {
-                unexpected.add(t.key);
-            }
-            outcomes.put(
-                    t,
-                    new LoadReport.Entry(
-                            t.key, null, unused ? Outcome.UNUSED : Outcome.UNEXPECTED));
-        }
-        if (!mismatched.isEmpty()
-                || !badTypes.isEmpty()
-                || (strict && (!missing.isEmpty() || !unexpected.isEmpty()))) {
-            StringBuilder sb =
-                    new StringBuilder("weights in ").append(file).append(" do not fit the model:");
-            if (strict) {
-                appendList(sb, "missing keys", missing);
-                appendList(sb, "unexpected keys", unexpected);
-            }
-            appendList(sb, "shape mismatches", mismatched);
-            appendList(sb, "unsupported types", badTypes);
-            for (Map.Entry<String, Integer> s : plan.stripped.entrySet()) {
-                sb.append("\n  (prefix '")
-                        .append(s.getKey())
-                        .append("' stripped from ")
-                        .append(s.getValue())
-                        .append(" keys)");
-            }
-            throw new MalformedModelException(sb.toString());
-        }
-        for (TensorEntry t : tensors) {
-            plan.entries.add(outcomes.get(t));
-        }
-        return plan;
+        return params;
     }
 
     /** Strips the standard prefixes off a key, nested or not, unless the model's keys use them. */
-    private static String strip(
-            String key, Map<String, Parameter> params, Map<String, Integer> counts) {
+    static String strip(String key, Map<String, Parameter> params, Map<String, Integer> counts) {
         boolean again = true;
         while (again) {
             again = false;
@@ -285,7 +261,7 @@ public final class TorchWeights {
     }
 
     /** Why a tensor cannot load into a parameter of type {@code target}, or null if it can. */
-    private static String typeProblem(TensorEntry value, DataType target) {
+    static String typeProblem(TensorEntry value, DataType target) {
         String into =
                 " does not load into a "
                         + target.name().toLowerCase(java.util.Locale.ROOT)
@@ -337,7 +313,7 @@ public final class TorchWeights {
         }
     }
 
-    private static String abbreviate(List<String> keys) {
+    static String abbreviate(List<String> keys) {
         if (keys.isEmpty()) {
             return "";
         }
@@ -381,7 +357,7 @@ public final class TorchWeights {
         }
     }
 
-    private static void appendList(StringBuilder sb, String what, List<String> items) {
+    static void appendList(StringBuilder sb, String what, List<String> items) {
         if (!items.isEmpty()) {
             sb.append("\n  ").append(what).append(" (").append(items.size()).append("):");
             for (String item : items) {
