@@ -112,7 +112,8 @@ public class DeepSupervisionLoss extends Loss {
                 continue;
             }
             NDArray step = base.evaluate(labels, new NDList(readouts.get(i)));
-            NDArray weighted = step.mul((float) (w / total));
+            // not mul(float): autograd keeps the weight, see Scalars
+            NDArray weighted = step.mul(Scalars.of(step, w / total));
             sum = sum == null ? weighted : sum.add(weighted);
         }
         return sum;

@@ -492,7 +492,8 @@ public class FeedbackBlock extends AbstractBlock {
         NDArray update = errorHead.apply(ps, e, t, training, plan);
         double w = timeFactor.at(t, steps);
         if (w != 1) {
-            update = update.mul(w);
+            // not mul(double): autograd keeps the factor, see Scalars
+            update = update.mul(Scalars.of(update, w));
         }
         return h == null ? update : h.add(update);
     }

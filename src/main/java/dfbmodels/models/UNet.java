@@ -41,7 +41,8 @@ import java.util.Arrays;
  * <p>Input height and width must be multiples of 32. Defaults are the original's: {@code fb} 2,
  * {@code classFilters} 16, {@code tau} 0.2, time exponent 1.5, {@code atol} 1e-5, ResNet34 encoder
  * (BasicBlock 3, 4, 6, 3), 3 input channels, T = 5. The feedforward twin ({@code
- * optFeedback(false)}) is the same network run for its first step only.
+ * optFeedback(false)}) is the same network run for its first step only. {@code optUniformShortcut}
+ * has no effect: this state operator is never re-orthogonalised.
  */
 public final class UNet {
 

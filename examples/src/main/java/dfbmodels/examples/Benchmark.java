@@ -29,8 +29,10 @@ import dfbmodels.models.FeedbackModelBuilder;
 import dfbmodels.models.ResNet18;
 import dfbmodels.models.ResNet34;
 import dfbmodels.models.ResNet50;
+import dfbmodels.models.UNet;
 import dfbmodels.state.QrDecomposition;
 import dfbmodels.state.StateExpDecay;
+import dfbmodels.state.StateOperator;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -131,7 +133,8 @@ public final class Benchmark {
                         throw new IllegalArgumentException(
                                 "unknown option "
                                         + args[i]
-                                        + "; options: --model resnet18|resnet34|resnet50|deeplabv3plus"
+                                        + "; options: --model"
+                                        + " resnet18|resnet34|resnet50|deeplabv3plus|unet"
                                         + " --size N | --height N --width N, --batch N, --device"
                                         + " cpu|gpu, --iterations 1,5,..., --warmup N, --repeats N,"
                                         + " --fb-filters N, --classes N, --profile true|false,"
@@ -142,7 +145,7 @@ public final class Benchmark {
         }
 
         boolean segmentation() {
-            return model.equals("deeplabv3plus");
+            return model.equals("deeplabv3plus") || model.equals("unet");
         }
 
         FeedbackBlock build(int t) {
@@ -160,9 +163,13 @@ public final class Benchmark {
                 case "deeplabv3plus":
                     builder = DeepLabV3Plus.builder();
                     break;
+                case "unet":
+                    builder = UNet.builder();
+                    break;
                 default:
                     throw new IllegalArgumentException(
-                            "--model must be resnet18, resnet34, resnet50 or deeplabv3plus, got "
+                            "--model must be resnet18, resnet34, resnet50, deeplabv3plus or unet,"
+                                    + " got "
                                     + model);
             }
             if (fb > 0) {
@@ -225,9 +232,7 @@ public final class Benchmark {
                         + " re-orthogonalisation %.1f%%, state operator %.1f%%%n",
                 maxT,
                 share.get("q"),
-                Boolean.parseBoolean(share.get("qrEveryStep"))
-                        ? "QR incl. copy to the host"
-                        : "probe check only, Q is already orthogonal",
+                share.get("plan").replace('_', ' '),
                 Double.parseDouble(share.get("qr")),
                 maxT,
                 Double.parseDouble(share.get("op")),
@@ -450,7 +455,7 @@ public final class Benchmark {
             int t,
             StringBuilder out) {
         double step = median(c, () -> trainStep(trainer, x, y));
-        StateExpDecay op = model.getStateOp();
+        StateOperator op = model.getStateOp();
         NDArray q = op.getParameters().get("Q").getArray();
         Shape state = model.getOutputShapes(new Shape[] {x.getShape()})[0];
         // the state operator's input has the state's shape: (B, C, Hs, Ws)
@@ -459,7 +464,7 @@ public final class Benchmark {
         // what a training forward does for Q before its first step, as after the steps above: the
         // probe check, and the QR (with the copy to the host) when Q needs one
         NDArray like = x.getManager().zeros(stateShape);
-        StateExpDecay.TrainingPlan plan = op.planTraining(store, like, false);
+        StateOperator.Plan plan = op.planTraining(store, like, false);
         double qr = median(c, () -> op.planTraining(store, like, false));
         double opMs =
                 median(
@@ -481,7 +486,14 @@ public final class Benchmark {
                                 e.getGradient().sum().getFloat();
                             }
                         });
-        out.append(" qrEveryStep=").append(plan.reorthogonalizes());
+        // the U-Net's GeneralStateExpDecay plans nothing: its Q is never re-orthogonalised
+        String what =
+                !(plan instanceof StateExpDecay.TrainingPlan)
+                        ? "no re-orthogonalisation"
+                        : ((StateExpDecay.TrainingPlan) plan).reorthogonalizes()
+                                ? "QR incl. copy to the host"
+                                : "probe check only, Q is already orthogonal";
+        out.append(" plan=").append(what.replace(' ', '_'));
         out.append(" step=").append(step);
         out.append(" qr=").append(qr);
         out.append(" op=").append(opMs);
