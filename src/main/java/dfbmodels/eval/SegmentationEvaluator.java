@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.evaluator.Evaluator;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -117,7 +118,7 @@ public abstract class SegmentationEvaluator extends Evaluator {
         long[][] acc = accumulator(key);
         synchronized (acc) {
             for (long[] row : acc) {
-                java.util.Arrays.fill(row, 0);
+                Arrays.fill(row, 0);
             }
         }
         totalInstances.put(key, 0L);

@@ -1,9 +1,11 @@
 package dfbmodels.models;
 
 import static dfbmodels.Fixtures.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,6 +33,7 @@ import dfbmodels.io.TorchWeights;
 import dfbmodels.state.GeneralStateExpDecay;
 import dfbmodels.state.TimeFactor;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -231,9 +234,7 @@ class UNetTest {
                 try (GradientCollector gc = trainer.newGradientCollector()) {
                     NDArray logits = trainer.forward(new NDList(x)).head();
                     // a training forward leaves Q and Qinv as they were (no QR)
-                    assertEquals(
-                            java.util.Arrays.toString(q0),
-                            java.util.Arrays.toString(q.toFloatArray()));
+                    assertEquals(Arrays.toString(q0), Arrays.toString(q.toFloatArray()));
                     gc.backward(trainer.getLoss().evaluate(new NDList(y), new NDList(logits)));
                 }
                 double gq = q.getGradient().abs().sum().getFloat();
@@ -242,13 +243,13 @@ class UNetTest {
                 assertTrue(gqinv > 0 && Double.isFinite(gqinv), "grad Qinv " + gqinv);
                 trainer.step();
                 float[] q1 = q.toFloatArray();
-                assertFalse(java.util.Arrays.equals(q0, q1), "Q is trained");
-                assertFalse(java.util.Arrays.equals(qinv0, qinv.toFloatArray()), "Qinv is trained");
+                assertFalse(Arrays.equals(q0, q1), "Q is trained");
+                assertFalse(Arrays.equals(qinv0, qinv.toFloatArray()), "Qinv is trained");
                 // the next training forward still does not re-orthogonalise the trained Q
                 try (GradientCollector gc = trainer.newGradientCollector()) {
                     trainer.forward(new NDList(x));
                 }
-                assertTrue(java.util.Arrays.equals(q1, q.toFloatArray()), "Q left as trained");
+                assertTrue(Arrays.equals(q1, q.toFloatArray()), "Q left as trained");
                 // S, tau and alpha are constants
                 assertNotNull(p.get("error_head.S"));
                 assertFalse(p.get("error_head.S").requiresGradient());
@@ -350,6 +351,123 @@ class UNetTest {
                     run(copy, m, x, 2).head(),
                     run(model, m, x, 2).head(),
                     0);
+        }
+    }
+
+    @Test
+    void savesAndLoadsWithDjlsModelFormat() throws Exception {
+        Engine.getInstance().setRandomSeed(9);
+        Shape in = new Shape(1, 3, 32, 32);
+        float[] x = new float[(int) in.size()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (i % 7) / 7f;
+        }
+        float[] want;
+        try (Model model = Model.newInstance("unet")) {
+            FeedbackBlock block = tiny(2, 2);
+            model.setBlock(block);
+            NDManager m = model.getNDManager();
+            block.initialize(m, DataType.FLOAT32, in);
+            want = run(block, m, m.create(x, in), 2).head().toFloatArray();
+            model.save(tmp, "unet");
+        }
+        try (Model model = Model.newInstance("unet")) {
+            FeedbackBlock block = tiny(2, 2);
+            model.setBlock(block);
+            model.load(tmp, "unet");
+            NDManager m = model.getNDManager();
+            float[] got = run(block, m, m.create(x, in), 2).head().toFloatArray();
+            assertArrayEquals(want, got, "logits after Model.load");
+        }
+    }
+
+    @Test
+    void builderOptionsReachTheModel() {
+        FeedbackBlock defaults = UNet.builder().setNumClasses(2).build();
+        assertEquals(5, defaults.getIterations());
+        assertEquals(1e-5f, defaults.getAtol());
+        assertEquals(16, defaults.getClassChannels());
+        assertEquals(2, defaults.getFeedbackChannels());
+        assertEquals(Math.sqrt(0.5) / 0.886227, defaults.getTimeFactor().at(2, 4), 1e-6);
+        try (NDManager m = NDManager.newBaseManager()) {
+            FeedbackBlock model =
+                    UNet.builder()
+                            .setNumClasses(3)
+                            .optInChannels(1)
+                            .optFbFilters(3)
+                            .optClassFilters(5)
+                            .optTau(0.5f)
+                            .optTimeExponent(2)
+                            .optEncoder(ResidualBlockType.BOTTLENECK, 1, 2, 1, 1)
+                            .optIterations(3)
+                            .optAtol(0.5f)
+                            .build();
+            assertEquals(3, model.getIterations());
+            assertEquals(0.5f, model.getAtol());
+            assertEquals(8, model.getStateChannels());
+            // alpha = 2: (1 - t/T) / Gamma(2) = 1 - t/T
+            assertEquals(2 / 3.0, model.getTimeFactor().at(1, 3), 1e-15);
+            model.initialize(m, DataType.FLOAT32, new Shape(1, 1, 32, 64));
+            Map<String, Parameter> p = TorchNames.of(model);
+            // 1 input + 3 feedback channels into the stem
+            assertEquals(new Shape(64, 4, 7, 7), p.get("encoder.conv1.weight").getShape());
+            assertEquals(
+                    new Shape(64, 64, 1, 1), p.get("encoder.layer1.0.conv1.weight").getShape());
+            assertTrue(p.containsKey("encoder.layer2.1.conv3.weight"));
+            assertFalse(p.containsKey("encoder.layer2.2.conv1.weight"));
+            // bottlenecks widen the skips: layer4 2048 + layer3 1024 into decoder block 0
+            assertEquals(
+                    new Shape(256, 3072, 3, 3),
+                    p.get("decoder.blocks.0.conv1.0.weight").getShape());
+            assertEquals(
+                    new Shape(8, 32, 3, 3), p.get("decoder.blocks.4.conv1.0.weight").getShape());
+            assertEquals(new Shape(3, 5, 3, 3), p.get("segmentation_head.0.weight").getShape());
+            assertEquals(new Shape(8, 8), p.get("error_head.Q").getShape());
+            assertEquals(0.5f, p.get("error_head.tau").getArray().getFloat());
+            assertEquals(new Shape(3), p.get("layernorm_input.weight").getShape());
+            NDArray x = m.randomUniform(0, 1, new Shape(2, 1, 32, 64));
+            NDList out = run(model, m, x, 2);
+            assertEquals(new Shape(2, 3, 32, 64), out.head().getShape());
+            assertEquals(new Shape(2, 8, 32, 64), out.get(1).getShape());
+        }
+        // alpha = 1 turns the factor off
+        assertSame(
+                TimeFactor.NONE,
+                UNet.builder().setNumClasses(2).optTimeExponent(1).build().getTimeFactor());
+    }
+
+    @Test
+    void badBuilderSettingsAreExplained() {
+        Object[][] cases = {
+            {UNet.builder(), "numClasses must be set to a positive number (setNumClasses), got -1"},
+            {
+                UNet.builder().setNumClasses(2).optInChannels(0),
+                "inChannels must be positive, got 0"
+            },
+            {UNet.builder().setNumClasses(2).optFbFilters(0), "fbFilters must be positive, got 0"},
+            {
+                UNet.builder().setNumClasses(2).optClassFilters(-1),
+                "classFilters must be positive, got -1"
+            },
+            {
+                UNet.builder().setNumClasses(2).optTimeExponent(0),
+                "timeExponent must be positive and finite, got 0.0"
+            },
+            {
+                UNet.builder().setNumClasses(2).optTau(0f),
+                "tau must be positive and finite, got 0.0"
+            },
+            {
+                UNet.builder().setNumClasses(2).optEncoder(ResidualBlockType.BASIC, 1, 1, 1),
+                "the encoder needs a block type and four positive block counts, got BASIC [1, 1,"
+                        + " 1]"
+            },
+        };
+        for (Object[] c : cases) {
+            UNet.Builder builder = (UNet.Builder) c[0];
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, builder::build);
+            assertEquals(c[1], e.getMessage());
         }
     }
 }

@@ -6,11 +6,13 @@ import java.awt.Rectangle;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import javax.imageio.ImageIO;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -71,9 +73,13 @@ final class PolygonsCharts {
                                 "training images",
                                 lfb,
                                 lff);
+                ValueAxis linear = data.getXYPlot().getDomainAxis();
                 LogAxis axis = new LogAxis("training images");
+                axis.setLabelFont(linear.getLabelFont());
+                axis.setTickLabelFont(linear.getTickLabelFont());
                 axis.setBase(2);
                 axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+                axis.setNumberFormatOverride(new DecimalFormat("0"));
                 axis.setSmallestValue(0.5);
                 data.getXYPlot().setDomainAxis(axis);
                 data.draw(g, new Rectangle(WIDTH, 0, WIDTH, HEIGHT));
