@@ -66,6 +66,10 @@ public final class Benchmark {
     private Benchmark() {}
 
     static final class Config {
+        static final String[] MODELS = {
+            "resnet18", "resnet34", "resnet50", "deeplabv3plus", "unet"
+        };
+
         String model = "resnet18";
         int height = 32;
         int width = 32;
@@ -140,6 +144,10 @@ public final class Benchmark {
                                         + " --fb-filters N, --classes N, --profile true|false,"
                                         + " --uniform-shortcut true|false");
                 }
+            }
+            if (!Arrays.asList(MODELS).contains(c.model)) {
+                throw new IllegalArgumentException(
+                        "--model must be one of " + String.join(", ", MODELS) + ", got " + c.model);
             }
             return c;
         }
@@ -264,18 +272,23 @@ public final class Benchmark {
         double in = Double.parseDouble(infer.get("ms"));
         System.out.printf(
                 Locale.ROOT,
-                "| %s | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %s | %.2f |%n",
+                "| %s | %.1f | %s | %s | %.2f | %.1f | %s | %s | %.2f |%n",
                 label,
                 tr,
-                Double.parseDouble(train.get("ips")),
+                rate(Double.parseDouble(train.get("ips"))),
                 train.get("rss")
                         + (train.containsKey("gpu") ? " (GPU " + train.get("gpu") + ")" : ""),
                 tr / (t * bbTrain),
                 in,
-                Double.parseDouble(infer.get("ips")),
+                rate(Double.parseDouble(infer.get("ips"))),
                 infer.get("rss")
                         + (infer.containsKey("gpu") ? " (GPU " + infer.get("gpu") + ")" : ""),
                 in / (t * bbInfer));
+    }
+
+    /** Images per second with three significant digits below 100 (slow models, big images). */
+    private static String rate(double ips) {
+        return String.format(Locale.ROOT, ips >= 100 ? "%.1f" : "%.3g", ips);
     }
 
     private static Map<String, String> spawn(String[] args, String child)

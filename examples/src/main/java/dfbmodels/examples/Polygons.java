@@ -256,14 +256,18 @@ public final class Polygons {
                 .build();
     }
 
-    /** Training images: the first {@code n} polygons of the training seed, fresh noise per read. */
+    /**
+     * Training images: the first {@code n} polygons of the training seed, fresh noise per read, in
+     * random batches of {@code min(batchSize, n)}; an epoch's last incomplete batch is dropped (a
+     * batch of one 32×32 image cannot train: BatchNorm would see one value per channel).
+     */
     static dfbmodels.data.Polygons trainSet(PolygonsOptions o, int n) {
         return dfbmodels.data.Polygons.builder()
                 .setSize(n)
                 .optResolution(o.size, o.size)
                 .optSigma(o.sigma)
                 .optSeed(o.seed)
-                .setSampling(Math.min(o.batchSize, n), true)
+                .setSampling(Math.min(o.batchSize, n), true, true)
                 .build();
     }
 

@@ -31,7 +31,8 @@ public final class PolygonsOptions {
             String.join(
                     "\n",
                     "Usage: Polygons [options]",
-                    "  --size N                 image height and width, a multiple of 32 (default 64)",
+                    "  --size N                 image height and width, a multiple of 32 (default 64;",
+                    "                           32 needs batches of at least 2 images)",
                     "  --train N                training images (default 10, as the paper's example)",
                     "  --sigma X                noise of the training images (default 1)",
                     "  --test N                 test images per noise level (default 24)",
@@ -39,7 +40,8 @@ public final class PolygonsOptions {
                     "                           (default 0,1,2,3,4,5,6,7,8)",
                     "  --iterations T           feedback steps, training and evaluation (default 5)",
                     "  --steps N                optimiser steps per training run (default 60)",
-                    "  --batch-size N           batch size (default 2)",
+                    "  --batch-size N           batch size (default 2; an epoch's last incomplete batch",
+                    "                           is dropped)",
                     "  --lr X                   Adam learning rate (default 0.01, as the paper)",
                     "  --deep-supervision B     supervise every step, as the original (default true)",
                     "  --low-data N,M,...       training-set sizes of the low-data experiment",
@@ -167,7 +169,42 @@ public final class PolygonsOptions {
                     throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
             }
         }
+        o.checkBatches();
         return o;
+    }
+
+    /**
+     * At 32×32 the encoder's deepest layer is 1×1, so a batch of one image leaves BatchNorm one
+     * value per channel and training fails; say so before anything is trained.
+     */
+    private void checkBatches() {
+        if (size > 32) {
+            return;
+        }
+        int smallest = Math.min(batchSize, train);
+        for (int n : lowData) {
+            smallest = Math.min(smallest, n);
+        }
+        if (smallest < 2) {
+            throw new IllegalArgumentException(
+                    "--size 32 cannot train on batches of one image (the encoder's deepest layer is"
+                            + " 1x1, and BatchNorm needs more than one value per channel), got"
+                            + " --batch-size "
+                            + batchSize
+                            + ", --train "
+                            + train
+                            + ", --low-data "
+                            + (lowData.length == 0 ? "none" : joined(lowData))
+                            + "; use --size 64 or larger, or --batch-size, --train and every"
+                            + " --low-data size >= 2");
+        }
+    }
+
+    private static String joined(int[] values) {
+        return Arrays.stream(values)
+                .mapToObj(String::valueOf)
+                .reduce((a, b) -> a + "," + b)
+                .orElse("");
     }
 
     private static int positive(String name, String value) {

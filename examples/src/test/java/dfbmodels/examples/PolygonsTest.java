@@ -1,11 +1,21 @@
 package dfbmodels.examples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import dfbmodels.FeedbackBlock;
+import dfbmodels.state.TimeFactor;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
+import java.util.Arrays;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -25,7 +35,7 @@ class PolygonsTest {
                         "--test", "2",
                         "--sigmas", "0,3",
                         "--iterations", "2",
-                        "--low-data", "1",
+                        "--low-data", "2",
                         "--layers", "1,1,1,1",
                         "--output", tmp.toString());
         Polygons.Result r = Polygons.run(o);
@@ -54,7 +64,7 @@ class PolygonsTest {
                 lines.get(0));
         assertTrue(lines.get(1).startsWith("noise,feedback,2,1.0,0.0,0,"), lines.get(1));
         assertTrue(lines.get(3).startsWith("noise,feedforward,2,1.0,0.0,0,"), lines.get(3));
-        assertTrue(lines.get(8).startsWith("low-data,feedback,1,1.0,1.0,1,"), lines.get(8));
+        assertTrue(lines.get(8).startsWith("low-data,feedback,2,1.0,1.0,1,"), lines.get(8));
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",");
             for (int k = 6; k < 10; k++) {
@@ -100,8 +110,101 @@ class PolygonsTest {
                         IllegalArgumentException.class,
                         () -> PolygonsOptions.parse("--deep-supervision", "yes"));
         assertEquals("--deep-supervision must be true or false, got yes", e.getMessage());
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> PolygonsOptions.parse("--size", "32", "--train", "4"));
+        assertEquals(
+                "--size 32 cannot train on batches of one image (the encoder's deepest layer is"
+                        + " 1x1, and BatchNorm needs more than one value per channel), got"
+                        + " --batch-size 2, --train 4, --low-data 1,2,4,8,16; use --size 64 or"
+                        + " larger, or --batch-size, --train and every --low-data size >= 2",
+                e.getMessage());
+        assertEquals(
+                32,
+                PolygonsOptions.parse("--size", "32", "--low-data", "2,4", "--train", "3").size);
         e = assertThrows(IllegalArgumentException.class, () -> PolygonsOptions.parse("--help"));
         assertTrue(e.getMessage().startsWith("Usage: Polygons [options]"));
         assertEquals(0, PolygonsOptions.parse("--low-data", "none").lowData.length);
+    }
+
+    @Test
+    void everyModelAndTrainingOptionReachesTheRun() throws Exception {
+        PolygonsOptions o =
+                PolygonsOptions.parse(
+                        "--size", "64",
+                        "--train", "1",
+                        "--sigma", "2",
+                        "--steps", "2",
+                        "--batch-size", "1",
+                        "--lr", "0.001",
+                        "--deep-supervision", "false",
+                        "--test", "1",
+                        "--sigmas", "2",
+                        "--iterations", "2",
+                        "--low-data", "none",
+                        "--layers", "1,1,1,1",
+                        "--fb-filters", "3",
+                        "--class-filters", "5",
+                        "--tau", "1",
+                        "--time-exponent", "1",
+                        "--device", "cpu",
+                        "--seed", "7",
+                        "--output", tmp.toString());
+        assertEquals(1e-3f, o.learningRate);
+        assertEquals(1, o.batchSize);
+        assertEquals(7, o.seed);
+        assertEquals("cpu", o.device);
+        // the models the run trains: 3 feedback and 5 class channels, tau 1, no time factor, no
+        // per-step readouts (plain cross-entropy on the last step)
+        FeedbackBlock model = Polygons.build(o, true);
+        assertEquals(3, model.getFeedbackChannels());
+        assertEquals(5, model.getClassChannels());
+        assertSame(TimeFactor.NONE, model.getTimeFactor());
+        assertTrue(model.isFeedback());
+        assertFalse(Polygons.build(o, false).isFeedback());
+        try (NDManager m = NDManager.newBaseManager()) {
+            model.initialize(m, DataType.FLOAT32, new Shape(1, 3, 64, 64));
+            assertEquals(1f, model.getStateOp().getParameters().get("tau").getArray().getFloat());
+            NDList out =
+                    model.forward(
+                            new ParameterStore(m, false),
+                            new NDList(m.zeros(new Shape(1, 3, 64, 64))),
+                            false);
+            assertEquals(1, out.size(), "no per-step readouts without deep supervision");
+        }
+        // the training images: image 0 of seed 7 at sigma 2, batches of 1
+        dfbmodels.data.Polygons train = Polygons.trainSet(o, 1);
+        assertEquals(2f, train.getSigma());
+        assertEquals(1, train.size());
+
+        Polygons.Result r = Polygons.run(o);
+
+        List<String> lines = Files.readAllLines(r.csv);
+        assertEquals("polygons.csv", r.csv.getFileName().toString());
+        // header, 2 feedback steps + feedforward at sigma 2, background; no low-data rows
+        assertEquals(1 + 3 + 1, lines.size(), String.join("\n", lines));
+        assertTrue(lines.get(1).startsWith("noise,feedback,1,2.0,2.0,0,"), lines.get(1));
+        assertTrue(lines.get(2).startsWith("noise,feedback,1,2.0,2.0,1,"), lines.get(2));
+        assertTrue(lines.get(3).startsWith("noise,feedforward,1,2.0,2.0,0,"), lines.get(3));
+        assertEquals(0, r.lowDataSizes.length);
+        // without the low-data experiment the charts hold the noise panel only
+        assertEquals(640, ImageIO.read(r.charts.toFile()).getWidth());
+        // the figure's truth column is the test polygon of seed 7, not of the default seed 42
+        int[] mask = Polygons.testSet(o, 2f).mask(0);
+        PolygonsOptions defaultSeed = PolygonsOptions.parse("--size", "64");
+        assertFalse(Arrays.equals(mask, Polygons.testSet(defaultSeed, 2f).mask(0)));
+        // 64x64 images drawn 2x
+        BufferedImage figure = ImageIO.read(r.figure.toFile());
+        assertEquals(64 + (128 + 4) + 8, figure.getHeight());
+        int truthX = 56 + 5 * (128 + 4);
+        for (int p = 0; p < mask.length; p += 37) {
+            int y = 64 + (p / 64) * 2;
+            int x = truthX + (p % 64) * 2;
+            assertEquals(
+                    PolygonsFigure.plasma(mask[p]),
+                    figure.getRGB(x, y) & 0xFFFFFF,
+                    "truth pixel " + p);
+        }
     }
 }
