@@ -17,6 +17,8 @@ import dfbmodels.nn.ConvolutionCheck;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.nn.Interpolation;
 import dfbmodels.state.StateExpDecay;
+import dfbmodels.state.StateOperator;
+import dfbmodels.state.TimeFactor;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -35,9 +37,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *   for t = 0 .. T-1:
  *     f = softmax_c( GN_in( bilinear(h[:, feedback channels], H0 x W0) ) )
  *     y = body( concat_c(x0, f) )                       (B, C, Hs, Ws)
- *     h = h + StateExpDecay( GN_err(y), t )
+ *     h = h + E_t( GN_err(y) ) * w(t, T)
  *   return readout( h[:, 0 .. classChannels) )
  * </pre>
+ *
+ * <p>{@code E_t} is the state operator ({@link StateExpDecay} by default, any {@link StateOperator}
+ * with {@link Builder#optStateOperator}) and {@code w} the {@link TimeFactor} (1 by default). When
+ * the state has the frontend's size (the U-Net: identity frontend, state at input resolution) the
+ * bilinear resize is the identity and costs nothing.
  *
  * <p>Feedback channels are {@code [classChannels, C)}. {@code T == 0} returns the readout of the
  * initial state. Early stop: with {@code atol > 0}, after each step {@code t} in {@code 1 .. T-2}
@@ -46,10 +53,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * back to the host during the loop.
  *
  * <p>{@code forward}'s {@code PairList} accepts {@link #ITERATIONS} (an integral {@link Number} in
- * {@code 0 .. Integer.MAX_VALUE}, overrides T for that call) and {@link #RETURN_STATES} ({@link
- * Boolean}); with the latter the output is {@code [readout, h_1, ..., h_n]} where {@code h_i} is
- * the state after step {@code i} and {@code n} the number of steps run, otherwise {@code
- * [readout]}.
+ * {@code 0 .. Integer.MAX_VALUE}, overrides T for that call), {@link #RETURN_READOUTS} and {@link
+ * #RETURN_STATES} ({@link Boolean}s). The output is {@code [readout, r_1, ..., r_n, h_1, ...,
+ * h_n]}, where {@code r_i} (only with readouts) is the readout of the state after step {@code i},
+ * named {@code "readout.i"}, {@code h_i} (only with states) the state after step {@code i}, named
+ * {@code "state.i"}, and {@code n} the number of steps run; {@code r_n} is the same array as {@code
+ * readout}. Without either, the output is {@code [readout]}. {@link #stepReadouts(NDList)} picks
+ * the readouts out.
  *
  * <p>Every array is created on the input's device in the input's data type.
  */
@@ -67,6 +77,15 @@ public class FeedbackBlock extends AbstractBlock {
     /** The key asking {@code forward} to also return the state after every step. */
     public static final String RETURN_STATES = "returnStates";
 
+    /**
+     * The key asking {@code forward} to also return the readout of every step (for deep
+     * supervision, see {@link DeepSupervisionLoss}).
+     */
+    public static final String RETURN_READOUTS = "returnReadouts";
+
+    private static final String READOUT_PREFIX = "readout.";
+    private static final String STATE_PREFIX = "state.";
+
     private static final byte VERSION = 1;
 
     private static final boolean ASYNC_QR =
@@ -74,7 +93,9 @@ public class FeedbackBlock extends AbstractBlock {
 
     private final Block frontend;
     private final Block body;
-    private final StateExpDecay errorHead;
+    private final StateOperator errorHead;
+    private final TimeFactor timeFactor;
+    private final boolean stepReadouts;
     private final GroupNorm layernormError;
     private final GroupNorm layernormInput;
     private final Block readout;
@@ -99,16 +120,20 @@ public class FeedbackBlock extends AbstractBlock {
         iterations = builder.iterations;
         atol = builder.atol;
         initialStateStd = builder.initialStateStd;
+        timeFactor = builder.timeFactor;
+        stepReadouts = builder.stepReadouts;
         frontend = addChildBlock("frontend", builder.frontend);
         body = addChildBlock("body", builder.body);
         errorHead =
                 addChildBlock(
                         "error_head",
-                        new StateExpDecay(
-                                getStateChannels(),
-                                builder.tau,
-                                builder.alpha,
-                                builder.uniformShortcut));
+                        builder.stateOperator != null
+                                ? builder.stateOperator
+                                : new StateExpDecay(
+                                        getStateChannels(),
+                                        builder.tau,
+                                        builder.alpha,
+                                        builder.uniformShortcut));
         layernormError =
                 addChildBlock(
                         "layernorm_error",
@@ -167,8 +192,36 @@ public class FeedbackBlock extends AbstractBlock {
      *
      * @return the state operator ({@code error_head} in the original)
      */
-    public StateExpDecay getStateOp() {
+    public StateOperator getStateOp() {
         return errorHead;
+    }
+
+    /**
+     * Returns the weight of every step's state update.
+     *
+     * @return the time factor ({@link TimeFactor#NONE} unless set)
+     */
+    public TimeFactor getTimeFactor() {
+        return timeFactor;
+    }
+
+    /**
+     * Returns the readouts of every step from an output of this block: the arrays named {@code
+     * "readout.1"}, {@code "readout.2"}, ... in step order.
+     *
+     * @param output an output of {@code forward} asked for readouts ({@link #RETURN_READOUTS} or
+     *     {@link Builder#optStepReadouts})
+     * @return the per-step readouts; empty if the output holds none
+     */
+    public static NDList stepReadouts(NDList output) {
+        NDList readouts = new NDList();
+        for (int i = 1; i < output.size(); i++) {
+            String name = output.get(i).getName();
+            if (name != null && name.startsWith(READOUT_PREFIX)) {
+                readouts.add(output.get(i));
+            }
+        }
+        return readouts;
     }
 
     /**
@@ -313,8 +366,18 @@ public class FeedbackBlock extends AbstractBlock {
                             + input.get(3)
                             + " (input shape "
                             + input
-                            + ")");
+                            + "); nearest valid sizes: "
+                            + nearestValidSizes(input.get(2), input.get(3)));
         }
+    }
+
+    /** "64x32 (rounded down) or 96x64 (rounded up)", or only the latter below one multiple. */
+    private String nearestValidSizes(long height, long width) {
+        long m = sizeMultiple;
+        long downH = height / m * m;
+        long downW = width / m * m;
+        String up = ((height + m - 1) / m * m) + "x" + ((width + m - 1) / m * m) + " (rounded up)";
+        return downH > 0 && downW > 0 ? downH + "x" + downW + " (rounded down) or " + up : up;
     }
 
     private Shape stateShape(Shape bodyInput) {
@@ -350,12 +413,16 @@ public class FeedbackBlock extends AbstractBlock {
         }
         int steps = iterations;
         boolean returnStates = false;
+        boolean returnReadouts = stepReadouts;
         if (params != null) {
             if (params.contains(ITERATIONS)) {
                 steps = checkIterations(params.get(ITERATIONS));
             }
             if (params.contains(RETURN_STATES)) {
                 returnStates = Boolean.TRUE.equals(params.get(RETURN_STATES));
+            }
+            if (params.contains(RETURN_READOUTS)) {
+                returnReadouts = Boolean.TRUE.equals(params.get(RETURN_READOUTS));
             }
         }
         if (!feedback) {
@@ -364,11 +431,12 @@ public class FeedbackBlock extends AbstractBlock {
         NDManager manager = x.getManager();
         // Q's QR, when needed (training, t = 0), runs on the host while the frontend and first
         // body pass run
-        StateExpDecay.TrainingPlan plan =
+        StateOperator.Plan plan =
                 training && steps > 0 ? errorHead.planTraining(ps, x, ASYNC_QR) : null;
         NDArray x0 = frontend.forward(ps, new NDList(x), training).head();
         Shape x0Shape = x0.getShape();
-        NDList outputs = new NDList();
+        NDList states = new NDList();
+        NDList readouts = new NDList();
         NDArray h = null;
         if (initialStateStd > 0 || steps == 0) {
             h = initialState(x, x0Shape);
@@ -385,7 +453,7 @@ public class FeedbackBlock extends AbstractBlock {
                 if (h != null) {
                     step.tempAttachAll(h);
                 }
-                next = step(ps, x0, h, t, training, plan);
+                next = step(ps, x0, h, t, steps, training, plan);
                 if (atol > 0 && t < last) {
                     double sum = next.abs().sum().toType(DataType.FLOAT64, false).getDouble();
                     converged = t > 0 && Math.abs(sum - previous) <= atol;
@@ -401,13 +469,30 @@ public class FeedbackBlock extends AbstractBlock {
             }
             h = next;
             if (returnStates) {
-                outputs.add(h);
+                h.setName(STATE_PREFIX + (t + 1));
+                states.add(h);
+            }
+            if (returnReadouts) {
+                NDArray r = readout(ps, h, training);
+                r.setName(READOUT_PREFIX + (t + 1));
+                readouts.add(r);
             }
         }
-        NDArray classes = h.get(new NDIndex(":, :{}", classChannels));
-        NDList result = readout.forward(ps, new NDList(classes), training);
-        result.addAll(outputs);
+        NDList result =
+                readouts.isEmpty()
+                        ? readout.forward(ps, new NDList(classes(h)), training)
+                        : new NDList(readouts.get(readouts.size() - 1));
+        result.addAll(readouts);
+        result.addAll(states);
         return result;
+    }
+
+    private NDArray readout(ParameterStore ps, NDArray h, boolean training) {
+        return readout.forward(ps, new NDList(classes(h)), training).head();
+    }
+
+    private NDArray classes(NDArray h) {
+        return h.get(new NDIndex(":, :{}", classChannels));
     }
 
     private NDArray step(
@@ -415,8 +500,9 @@ public class FeedbackBlock extends AbstractBlock {
             NDArray x0,
             NDArray h,
             int t,
+            int steps,
             boolean training,
-            StateExpDecay.TrainingPlan plan) {
+            StateOperator.Plan plan) {
         Shape x0Shape = x0.getShape();
         NDArray fb;
         if (h == null) {
@@ -439,6 +525,11 @@ public class FeedbackBlock extends AbstractBlock {
                         .head();
         NDArray e = layernormError.forward(ps, new NDList(y), training).head();
         NDArray update = errorHead.apply(ps, e, t, training, plan);
+        double w = timeFactor.at(t, steps);
+        if (w != 1) {
+            // not mul(double): autograd keeps the factor, see Scalars
+            update = update.mul(Scalars.of(update, w));
+        }
         return h == null ? update : h.add(update);
     }
 
@@ -559,16 +650,62 @@ public class FeedbackBlock extends AbstractBlock {
         private int sizeMultiple = 1;
         private boolean checkFinite;
         private boolean feedback = true;
+        private StateOperator stateOperator;
+        private TimeFactor timeFactor = TimeFactor.NONE;
+        private boolean stepReadouts;
 
         Builder() {}
+
+        /**
+         * Sets the state operator {@code E_t} (default: a {@link StateExpDecay} built from {@code
+         * tau}, {@code alpha} and the uniform shortcut setting, which are then not used). It
+         * becomes the child {@code error_head}.
+         *
+         * @param stateOperator an operator over {@code classChannels + feedbackChannels} channels
+         * @return this builder
+         */
+        public Builder optStateOperator(StateOperator stateOperator) {
+            this.stateOperator = stateOperator;
+            return this;
+        }
+
+        /**
+         * Sets the weight {@code w(t, T)} of every step's state update (default {@link
+         * TimeFactor#NONE}, 1).
+         *
+         * @param timeFactor the time factor
+         * @return this builder
+         */
+        public Builder optTimeFactor(TimeFactor timeFactor) {
+            this.timeFactor = timeFactor;
+            return this;
+        }
+
+        /**
+         * Makes every forward also return the readout of every step, as if {@link
+         * FeedbackBlock#RETURN_READOUTS} were passed (default false; the key still overrides it).
+         * Needed to train with a {@link DeepSupervisionLoss} through DJL's {@code Trainer}, which
+         * passes no params to {@code forward}.
+         *
+         * @param stepReadouts true to return the per-step readouts
+         * @return this builder
+         */
+        public Builder optStepReadouts(boolean stepReadouts) {
+            this.stepReadouts = stepReadouts;
+            return this;
+        }
 
         /**
          * Turns the loop off (default on): with {@code false} the block is the feedforward twin of
          * the feedback model, with the same parameters (names and shapes), run for exactly one step
          * from the zero state whatever T is set or asked for. Its feedback input is then the
-         * uniform softmax {@code 1/feedbackChannels} and the state op at {@code t = 0} is the
-         * identity for an orthogonal {@code Q}, so the output is {@code readout(GN_err(body([x0;
-         * 1/fb])))[:, class channels]}: the backbone with a GroupNorm before the readout.
+         * uniform softmax {@code 1/feedbackChannels} and the output is {@code readout((E_0(GN_err(
+         * body([x0; 1/fb]))) * w(0, 1))[:, class channels])}, exactly step 0 of the loop. With
+         * {@link StateExpDecay} and an orthogonal {@code Q}, {@code E_0} is the identity and {@code
+         * w = 1}: the backbone with a GroupNorm before the readout. With the U-Net's {@link
+         * dfbmodels.state.GeneralStateExpDecay}, {@code E_0 = Qinv·Q}, and its time factor at
+         * {@code t = 0} is {@code 1/Gamma(alpha)} for every T, so the twin's prediction equals the
+         * feedback model's prediction after its first step.
          *
          * @param feedback false for the feedforward twin
          * @return this builder
@@ -791,6 +928,17 @@ public class FeedbackBlock extends AbstractBlock {
             if (!(initialStateStd >= 0) || Float.isInfinite(initialStateStd)) {
                 throw new IllegalArgumentException(
                         "initialStateStd must be >= 0 and finite, got " + initialStateStd);
+            }
+            if (timeFactor == null) {
+                throw new IllegalArgumentException("timeFactor must not be null");
+            }
+            if (stateOperator != null
+                    && stateOperator.getChannels() != classChannels + feedbackChannels) {
+                throw new IllegalArgumentException(
+                        "the state operator acts on "
+                                + stateOperator.getChannels()
+                                + " channels, but the state has classChannels + feedbackChannels = "
+                                + (classChannels + feedbackChannels));
             }
             GroupNorm.checkDivisible(
                     "the state (classChannels + feedbackChannels)",

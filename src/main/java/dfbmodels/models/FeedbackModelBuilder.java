@@ -25,6 +25,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     private float initialStateStd;
     private boolean uniformShortcut = true;
     private boolean feedback = true;
+    private boolean stepReadouts;
 
     /**
      * Creates a builder.
@@ -170,6 +171,19 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
     }
 
     /**
+     * Makes every forward also return the readout of every step (default false), for training with
+     * a {@link dfbmodels.DeepSupervisionLoss} through DJL's {@code Trainer}. See {@link
+     * FeedbackBlock.Builder#optStepReadouts(boolean)}.
+     *
+     * @param stepReadouts true to return the per-step readouts
+     * @return this builder
+     */
+    public T optStepReadouts(boolean stepReadouts) {
+        this.stepReadouts = stepReadouts;
+        return self();
+    }
+
+    /**
      * Checks the shared settings that the loop does not check itself.
      *
      * @throws IllegalArgumentException naming the setting and its value
@@ -187,7 +201,8 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
 
     /**
      * Returns a loop builder carrying the shared settings (T, atol, tau, input channels, NaN check,
-     * initial state, uniform shortcut, feedback on or off); iterations and tau are validated there.
+     * initial state, uniform shortcut, feedback on or off, per-step readouts); iterations and tau
+     * are validated there.
      *
      * @return a {@link FeedbackBlock} builder
      */
@@ -200,6 +215,7 @@ public abstract class FeedbackModelBuilder<T extends FeedbackModelBuilder<T>> {
                 .optCheckFinite(checkFinite)
                 .optInitialStateStd(initialStateStd)
                 .optUniformShortcut(uniformShortcut)
-                .optFeedback(feedback);
+                .optFeedback(feedback)
+                .optStepReadouts(stepReadouts);
     }
 }

@@ -48,7 +48,7 @@ import java.util.concurrent.Future;
  * training follows the original exactly: QR at every training forward, both products, {@code Q}
  * trained. Inference always uses {@code Q} as stored.
  */
-public class StateExpDecay extends AbstractBlock {
+public class StateExpDecay extends AbstractBlock implements StateOperator {
 
     /** The key of the step index {@code t} (an {@link Integer}) in {@code forward}'s params. */
     public static final String STEP = "step";
@@ -133,11 +133,8 @@ public class StateExpDecay extends AbstractBlock {
                 .build();
     }
 
-    /**
-     * Returns the number of channels {@code C}.
-     *
-     * @return the number of channels
-     */
+    /** {@inheritDoc} */
+    @Override
     public int getChannels() {
         return channels;
     }
@@ -196,6 +193,7 @@ public class StateExpDecay extends AbstractBlock {
      * @param async whether the QR runs on a background thread, overlapping the first step
      * @return the plan of this forward
      */
+    @Override
     public TrainingPlan planTraining(ParameterStore parameterStore, NDArray like, boolean async) {
         NDArray qArr = parameterStore.getValue(q, like.getDevice(), true);
         NDArray sArr = parameterStore.getValue(s, like.getDevice(), true);
@@ -292,6 +290,29 @@ public class StateExpDecay extends AbstractBlock {
         }
     }
 
+    /**
+     * Applies the operator at step {@code t} with a plan from {@link #planTraining}; see {@link
+     * #apply(ParameterStore, NDArray, int, boolean, TrainingPlan)}.
+     *
+     * @param parameterStore the parameter store
+     * @param x the input of shape {@code (B, C, H, W)}
+     * @param t the step index, {@code >= 0}
+     * @param training whether in training mode
+     * @param plan a {@link TrainingPlan} of this operator, or {@code null}
+     * @return the output, same shape as {@code x}
+     * @throws IllegalArgumentException if {@code plan} was made by another operator type
+     */
+    @Override
+    public NDArray apply(
+            ParameterStore parameterStore, NDArray x, int t, boolean training, Plan plan) {
+        if (plan != null && !(plan instanceof TrainingPlan)) {
+            throw new IllegalArgumentException(
+                    "StateExpDecay needs a plan from its own planTraining, got "
+                            + plan.getClass().getName());
+        }
+        return apply(parameterStore, x, t, training, (TrainingPlan) plan);
+    }
+
     /** A step after t = 0 of a forward that gave no plan: no QR, shortcut if Q already fits. */
     private TrainingPlan planStep(ParameterStore parameterStore, NDArray qArr, NDArray like) {
         if (!uniformShortcut) {
@@ -380,7 +401,7 @@ public class StateExpDecay extends AbstractBlock {
      * What one training forward does with {@code Q}: whether the uniform shortcut applies and the
      * QR factor to write into {@code Q} at {@code t == 0}, if any. Made by {@link #planTraining}.
      */
-    public static final class TrainingPlan {
+    public static final class TrainingPlan implements Plan {
 
         private final boolean shortcut;
         private final Future<Object> pendingQ;

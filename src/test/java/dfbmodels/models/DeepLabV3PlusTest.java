@@ -132,7 +132,8 @@ class DeepLabV3PlusTest {
                             () -> run(model, m, m.zeros(new Shape(1, 3, 72, 64)), 1));
             assertEquals(
                     "input height and width must be multiples of 16, got 72x64 (input shape (1, 3,"
-                            + " 72, 64))",
+                            + " 72, 64)); nearest valid sizes: 64x64 (rounded down) or 80x64"
+                            + " (rounded up)",
                     e.getMessage());
             e =
                     assertThrows(

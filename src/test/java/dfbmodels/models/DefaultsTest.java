@@ -22,6 +22,7 @@ import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.io.TorchNames;
 import dfbmodels.nn.GroupNorm;
+import dfbmodels.state.StateExpDecay;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -243,7 +244,7 @@ class DefaultsTest {
                     return "true";
                 }
             case "uniformShortcut":
-                return String.valueOf(model.getStateOp().isUniformShortcut());
+                return String.valueOf(((StateExpDecay) model.getStateOp()).isUniformShortcut());
             case "feedback":
                 return String.valueOf(model.isFeedback());
             case "stem":

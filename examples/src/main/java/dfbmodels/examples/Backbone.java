@@ -11,6 +11,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
+import dfbmodels.nn.ConvolutionCheck;
 
 /**
  * The same backbone as a {@link FeedbackBlock} without the loop: frontend, one body pass on a
@@ -32,6 +33,8 @@ final class Backbone extends AbstractBlock {
     @Override
     protected NDList forwardInternal(
             ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        // as the feedback model's first forward does: the same (exact) convolutions for both
+        ConvolutionCheck.ensureCorrect(inputs.head());
         NDArray x0 = model.getFrontend().forward(ps, inputs, training).head();
         Shape s = x0.getShape();
         int fb = model.getFeedbackChannels();

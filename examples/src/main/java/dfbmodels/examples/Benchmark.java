@@ -29,9 +29,11 @@ import dfbmodels.models.FeedbackModelBuilder;
 import dfbmodels.models.ResNet18;
 import dfbmodels.models.ResNet34;
 import dfbmodels.models.ResNet50;
+import dfbmodels.models.UNet;
 import dfbmodels.models.VisionTransformer;
 import dfbmodels.state.QrDecomposition;
 import dfbmodels.state.StateExpDecay;
+import dfbmodels.state.StateOperator;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -67,6 +69,10 @@ public final class Benchmark {
     private Benchmark() {}
 
     static final class Config {
+        static final String[] MODELS = {
+            "resnet18", "resnet34", "resnet50", "deeplabv3plus", "unet", "vit-tiny", "vit-small"
+        };
+
         String model = "resnet18";
         int height = 32;
         int width = 32;
@@ -134,12 +140,17 @@ public final class Benchmark {
                         throw new IllegalArgumentException(
                                 "unknown option "
                                         + args[i]
-                                        + "; options: --model resnet18|resnet34|resnet50|deeplabv3plus|vit-tiny|vit-small"
+                                        + "; options: --model "
+                                        + String.join("|", MODELS)
                                         + " --size N | --height N --width N, --batch N, --device"
                                         + " cpu|gpu, --iterations 1,5,..., --warmup N, --repeats N,"
                                         + " --fb-filters N, --classes N, --profile true|false,"
                                         + " --uniform-shortcut true|false");
                 }
+            }
+            if (!Arrays.asList(MODELS).contains(c.model)) {
+                throw new IllegalArgumentException(
+                        "--model must be one of " + String.join(", ", MODELS) + ", got " + c.model);
             }
             if (c.warmup < 0 || c.repeats < 1) {
                 throw new IllegalArgumentException(
@@ -152,7 +163,7 @@ public final class Benchmark {
         }
 
         boolean segmentation() {
-            return model.equals("deeplabv3plus");
+            return model.equals("deeplabv3plus") || model.equals("unet");
         }
 
         FeedbackBlock build(int t) {
@@ -170,6 +181,9 @@ public final class Benchmark {
                 case "deeplabv3plus":
                     builder = DeepLabV3Plus.builder();
                     break;
+                case "unet":
+                    builder = UNet.builder();
+                    break;
                 case "vit-tiny":
                 case "vit-small":
                     // image size = the input's; patch 16 from 224x224 up, 4 below
@@ -185,8 +199,7 @@ public final class Benchmark {
                     break;
                 default:
                     throw new IllegalArgumentException(
-                            "--model must be resnet18, resnet34, resnet50, deeplabv3plus, vit-tiny"
-                                    + " or vit-small, got "
+                            "--model must be one of " + String.join(", ", MODELS) + ", got "
                                     + model);
             }
             if (fb > 0) {
@@ -272,8 +285,8 @@ public final class Benchmark {
      * step, over the step time of the table's row (one measurement, so the two cannot disagree).
      *
      * @param t the largest T measured
-     * @param share the {@code share} measurement: {@code q}, {@code qrEveryStep}, {@code qr},
-     *     {@code op}
+     * @param share the {@code share} measurement: {@code q}, {@code plan} (what a training forward
+     *     does for Q, words joined by {@code _}), {@code qr}, {@code op}
      * @param stepMs the table's training ms/step at T
      * @return the line
      */
@@ -287,9 +300,7 @@ public final class Benchmark {
                         + " (the table's) -> re-orthogonalisation %.1f%%, state operator %.1f%%",
                 t,
                 share.get("q"),
-                Boolean.parseBoolean(share.get("qrEveryStep"))
-                        ? "QR incl. copy to the host"
-                        : "probe check only, Q is already orthogonal",
+                share.get("plan").replace('_', ' '),
                 qr,
                 t,
                 op,
@@ -342,18 +353,23 @@ public final class Benchmark {
         double in = Double.parseDouble(infer.get("ms"));
         System.out.printf(
                 Locale.ROOT,
-                "| %s | %.1f | %.1f | %s | %.2f | %.1f | %.1f | %s | %.2f |%n",
+                "| %s | %.1f | %s | %s | %.2f | %.1f | %s | %s | %.2f |%n",
                 label,
                 tr,
-                Double.parseDouble(train.get("ips")),
+                rate(Double.parseDouble(train.get("ips"))),
                 train.get("rss")
                         + (train.containsKey("gpu") ? " (GPU " + train.get("gpu") + ")" : ""),
                 tr / (t * bbTrain),
                 in,
-                Double.parseDouble(infer.get("ips")),
+                rate(Double.parseDouble(infer.get("ips"))),
                 infer.get("rss")
                         + (infer.containsKey("gpu") ? " (GPU " + infer.get("gpu") + ")" : ""),
                 in / (t * bbInfer));
+    }
+
+    /** Images per second with three significant digits below 100 (slow models, big images). */
+    private static String rate(double ips) {
+        return String.format(Locale.ROOT, ips >= 100 ? "%.1f" : "%.3g", ips);
     }
 
     private static Map<String, String> spawn(String[] args, String child)
@@ -536,7 +552,7 @@ public final class Benchmark {
         for (int i = 0; i < c.warmup; i++) {
             trainStep(trainer, x, y);
         }
-        StateExpDecay op = model.getStateOp();
+        StateOperator op = model.getStateOp();
         NDArray q = op.getParameters().get("Q").getArray();
         Shape state = model.getOutputShapes(new Shape[] {x.getShape()})[0];
         // the state operator's input has the state's shape: (B, C, Hs, Ws)
@@ -545,7 +561,7 @@ public final class Benchmark {
         // what a training forward does for Q before its first step, as after the steps above: the
         // probe check, and the QR (with the copy to the host) when Q needs one
         NDArray like = x.getManager().zeros(stateShape);
-        StateExpDecay.TrainingPlan plan = op.planTraining(store, like, false);
+        StateOperator.Plan plan = op.planTraining(store, like, false);
         double qr = median(c, () -> op.planTraining(store, like, false));
         double opMs =
                 median(
@@ -567,7 +583,14 @@ public final class Benchmark {
                                 e.getGradient().sum().getFloat();
                             }
                         });
-        out.append(" qrEveryStep=").append(plan.reorthogonalizes());
+        // the U-Net's GeneralStateExpDecay plans nothing: its Q is never re-orthogonalised
+        String what =
+                !(plan instanceof StateExpDecay.TrainingPlan)
+                        ? "no re-orthogonalisation"
+                        : ((StateExpDecay.TrainingPlan) plan).reorthogonalizes()
+                                ? "QR incl. copy to the host"
+                                : "probe check only, Q is already orthogonal";
+        out.append(" plan=").append(what.replace(' ', '_'));
         out.append(" qr=").append(qr);
         out.append(" op=").append(opMs);
         out.append(" q=").append(q.getShape().get(0)).append('x').append(q.getShape().get(1));
