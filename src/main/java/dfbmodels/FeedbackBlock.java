@@ -261,6 +261,16 @@ public class FeedbackBlock extends AbstractBlock {
     }
 
     /**
+     * Returns whether every forward also returns the readout of every step ({@link
+     * Builder#optStepReadouts}), as {@link #RETURN_READOUTS} asks for per call.
+     *
+     * @return whether per-step readouts are returned by default
+     */
+    public boolean isStepReadouts() {
+        return stepReadouts;
+    }
+
+    /**
      * Returns whether the loop is on; {@code false} for a feedforward twin, which runs exactly one
      * step whatever T is asked for.
      *
@@ -657,9 +667,9 @@ public class FeedbackBlock extends AbstractBlock {
         Builder() {}
 
         /**
-         * Sets the state operator {@code E_t} (default: a {@link StateExpDecay} built from {@code
-         * tau}, {@code alpha} and the uniform shortcut setting, which are then not used). It
-         * becomes the child {@code error_head}.
+         * Sets the state operator {@code E_t} (default {@code StateExpDecay}; a {@link
+         * StateExpDecay} built from {@code tau}, {@code alpha} and the uniform shortcut setting,
+         * which are then not used). It becomes the child {@code error_head}.
          *
          * @param stateOperator an operator over {@code classChannels + feedbackChannels} channels
          * @return this builder
@@ -671,7 +681,7 @@ public class FeedbackBlock extends AbstractBlock {
 
         /**
          * Sets the weight {@code w(t, T)} of every step's state update (default {@link
-         * TimeFactor#NONE}, 1).
+         * TimeFactor#NONE}: the weight 1).
          *
          * @param timeFactor the time factor
          * @return this builder

@@ -23,6 +23,7 @@ import dfbmodels.FeedbackBlock;
 import dfbmodels.io.TorchNames;
 import dfbmodels.nn.GroupNorm;
 import dfbmodels.state.StateExpDecay;
+import dfbmodels.state.TimeFactor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -247,6 +248,12 @@ class DefaultsTest {
                 return String.valueOf(((StateExpDecay) model.getStateOp()).isUniformShortcut());
             case "feedback":
                 return String.valueOf(model.isFeedback());
+            case "stateOperator":
+                return model.getStateOp().getClass().getSimpleName();
+            case "timeFactor":
+                return model.getTimeFactor() == TimeFactor.NONE ? "NONE" : "not NONE";
+            case "stepReadouts":
+                return String.valueOf(model.isStepReadouts());
             case "stem":
                 {
                     // the ImageNet stem ends in a max-pool; the CIFAR stem has none

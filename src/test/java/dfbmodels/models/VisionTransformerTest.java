@@ -238,7 +238,7 @@ class VisionTransformerTest {
         FeedbackBlock model = small32().build();
         assertEquals(
                 "input height and width must be multiples of 4, got 30x32 (input shape (1, 3, 30,"
-                        + " 32))",
+                        + " 32)); nearest valid sizes: 28x32 (rounded down) or 32x32 (rounded up)",
                 assertThrows(
                                 IllegalArgumentException.class,
                                 () -> model.checkInput(new Shape(1, 3, 30, 32)))
