@@ -21,24 +21,36 @@ import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import ai.djl.training.util.ProgressBar;
 import ai.djl.translate.TranslateException;
 import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
-import dfbmodels.models.ResNet18;
+import dfbmodels.eval.Corruption;
+import dfbmodels.eval.RobustnessEvaluation;
+import dfbmodels.eval.RobustnessTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Trains a feedback ResNet18 on MNIST or Fashion-MNIST with DJL's Trainer, then reports test
  * accuracy as a function of the number of feedback iterations T.
  *
- * <p>The default is 16 feedback filters, not 8: at 28×28 the state is 1×1, so the feedback, resized
- * to the frontend's 7×7, is constant per channel, and with 8 filters over 8 GroupNorm groups (one
- * channel each) the normalisation maps it to exactly zero, a uniform softmax that carries no
- * information. With 16, each group normalises two channels against each other.
+ * <p>The default model is the small-input one: the CIFAR stem ({@code --stem cifar}: 3×3 stride-1
+ * {@code conv1}, no max-pool) gives a 4×4 state at 28×28, so the feedback is a spatial map that
+ * differs across images and steps; torchvision's stem ({@code --stem imagenet}) gives a 1×1 state
+ * and one feedback vector per image. At torchvision's width 64 the CIFAR stem costs ~8 hours per
+ * epoch on a 2-core CPU without oneDNN, so the default base width is 16 ({@code --width}, the CIFAR
+ * ResNets' 16/32/64 channels), about 11 times cheaper (docs/performance.md). 16 feedback filters by
+ * default: with the ImageNet stem's 1×1 state, 8 filters over 8 GroupNorm groups normalise the
+ * feedback to exactly the uniform softmax; 16 keep two channels per group.
+ *
+ * <p>Test accuracy for T = 1 .. {@code --max-eval-iterations} comes from one pass over the test set
+ * ({@link RobustnessEvaluation} on clean images: one forward at the largest T, read out after every
+ * step).
  *
  * <pre>
  *   mvn -q exec:java -Dexec.args="--dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist"
@@ -118,14 +130,7 @@ public final class TrainMnist {
         }
         Engine.getInstance().setRandomSeed((int) o.seed);
         Device device = o.device.equals("gpu") ? Device.gpu() : Device.cpu();
-        FeedbackBlock block =
-                ResNet18.builder()
-                        .setNumClasses(10)
-                        .optInChannels(1)
-                        .optFbFilters(o.fbFilters)
-                        .optTau(o.tau)
-                        .optIterations(o.iterations)
-                        .build();
+        FeedbackBlock block = o.model(true).build();
         Result result = new Result();
         try (Model model = Model.newInstance(MODEL_NAME, device)) {
             model.setBlock(block);
@@ -172,9 +177,8 @@ public final class TrainMnist {
             model.save(o.output, MODEL_NAME);
             result.output = o.output;
 
-            result.accuracyByIterations = new double[o.maxEvalIterations];
+            result.accuracyByIterations = accuracyByIterations(block, test, o.maxEvalIterations);
             for (int t = 1; t <= o.maxEvalIterations; t++) {
-                result.accuracyByIterations[t - 1] = accuracy(block, manager, test, t);
                 System.out.printf(
                         "test accuracy with T=%d: %.4f%n", t, result.accuracyByIterations[t - 1]);
             }
@@ -188,6 +192,33 @@ public final class TrainMnist {
                     o.iterations);
         }
         return result;
+    }
+
+    /**
+     * Test accuracy for T = 1 .. {@code maxIterations} in one pass over the test set.
+     *
+     * @param block the trained model
+     * @param test the test set
+     * @param maxIterations the largest T
+     * @return element {@code t - 1} is the accuracy with T = t
+     * @throws IOException if the data cannot be read
+     * @throws TranslateException if a batch cannot be processed
+     */
+    static double[] accuracyByIterations(FeedbackBlock block, Dataset test, int maxIterations)
+            throws IOException, TranslateException {
+        int[] ts = IntStream.rangeClosed(1, maxIterations).toArray();
+        RobustnessTable table =
+                RobustnessEvaluation.builder()
+                        .addCorruption(Corruption.none(), 0)
+                        .setIterations(ts)
+                        .optProgress(new ProgressBar())
+                        .build()
+                        .evaluate("feedback", block, test);
+        double[] accuracy = new double[maxIterations];
+        for (int t : ts) {
+            accuracy[t - 1] = table.get("feedback", "none", 0, t);
+        }
+        return accuracy;
     }
 
     /**

@@ -10,7 +10,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.dataset.Dataset;
 import ai.djl.training.dataset.RandomAccessDataset;
 import dfbmodels.FeedbackBlock;
-import dfbmodels.models.ResNet18;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -92,13 +91,7 @@ class TrainMnistTest {
     /** Reloads the saved parameters into a fresh model: same test accuracy at {@code t}. */
     private static double reloadedAccuracy(Options o, TrainMnist.Result r, int t) throws Exception {
         try (Model model = Model.newInstance(TrainMnist.MODEL_NAME)) {
-            FeedbackBlock block =
-                    ResNet18.builder()
-                            .setNumClasses(10)
-                            .optInChannels(1)
-                            .optFbFilters(o.fbFilters)
-                            .optTau(o.tau)
-                            .build();
+            FeedbackBlock block = o.model(true).build();
             model.setBlock(block);
             model.load(r.output, TrainMnist.MODEL_NAME);
             NDManager manager = model.getNDManager();
