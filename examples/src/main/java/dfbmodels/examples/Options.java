@@ -13,7 +13,7 @@ import java.util.Locale;
 public final class Options {
 
     String dataset = "mnist";
-    int epochs = 3;
+    int epochs = 2;
     int batchSize = 64;
     int iterations = 5;
     int fbFilters = 16;
@@ -34,7 +34,7 @@ public final class Options {
                     "\n",
                     "Usage: TrainMnist [options]",
                     "  --dataset mnist|fashion-mnist  data set (default mnist)",
-                    "  --epochs N                     training epochs (default 3)",
+                    "  --epochs N                     training epochs (default 2)",
                     "  --batch-size N                 batch size, at least 2 (default 64)",
                     "  --iterations T                 feedback iterations while training (default 5)",
                     "  --fb-filters N                 feedback filters, a multiple of 8 (default 16)",

@@ -123,13 +123,8 @@ public final class TrainMnist {
      * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
      */
     public static Result run(Options o) throws IOException, TranslateException {
-        if (o.device.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
-            throw new IllegalArgumentException(
-                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
-                            + " LibTorch); use --device cpu");
-        }
+        Device device = device(o);
         Engine.getInstance().setRandomSeed((int) o.seed);
-        Device device = o.device.equals("gpu") ? Device.gpu() : Device.cpu();
         FeedbackBlock block = o.model(true).build();
         Result result = new Result();
         try (Model model = Model.newInstance(MODEL_NAME, device)) {
@@ -138,15 +133,7 @@ public final class TrainMnist {
             RandomAccessDataset train = MnistData.load(o, manager, Dataset.Usage.TRAIN);
             RandomAccessDataset test = MnistData.load(o, manager, Dataset.Usage.TEST);
             Files.createDirectories(o.output);
-            DefaultTrainingConfig config =
-                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(
-                                    Optimizer.adam()
-                                            .optLearningRateTracker(Tracker.fixed(o.learningRate))
-                                            .build())
-                            .addEvaluator(new Accuracy())
-                            .optDevices(new Device[] {device})
-                            .addTrainingListeners(TrainingListener.Defaults.logging());
+            DefaultTrainingConfig config = config(o, device);
             List<Float> trainLoss = new ArrayList<>();
             List<Float> trainAccuracy = new ArrayList<>();
             List<Float> testAccuracy = new ArrayList<>();
@@ -192,6 +179,41 @@ public final class TrainMnist {
                     o.iterations);
         }
         return result;
+    }
+
+    /**
+     * The device {@code --device} names.
+     *
+     * @param o the options
+     * @return the device
+     * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
+     */
+    static Device device(Options o) {
+        if (o.device.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
+            throw new IllegalArgumentException(
+                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
+                            + " LibTorch); use --device cpu");
+        }
+        return o.device.equals("gpu") ? Device.gpu() : Device.cpu();
+    }
+
+    /**
+     * The training configuration: softmax cross-entropy, Adam at {@code --lr}, accuracy, DJL's
+     * logging listeners.
+     *
+     * @param o the options
+     * @param device the device
+     * @return the configuration
+     */
+    static DefaultTrainingConfig config(Options o, Device device) {
+        return new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                .optOptimizer(
+                        Optimizer.adam()
+                                .optLearningRateTracker(Tracker.fixed(o.learningRate))
+                                .build())
+                .addEvaluator(new Accuracy())
+                .optDevices(new Device[] {device})
+                .addTrainingListeners(TrainingListener.Defaults.logging());
     }
 
     /**
