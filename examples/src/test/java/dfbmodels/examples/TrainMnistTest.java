@@ -145,7 +145,8 @@ class TrainMnistTest {
     void trainsOnRealMnistUncompressedFiles() throws Exception {
         Path data = RealData.mnist();
         Path out = tmp.resolve("out");
-        // options the Fashion-MNIST test leaves at their defaults
+        // options the Fashion-MNIST test leaves at their defaults; torchvision's ResNet18 (ImageNet
+        // stem, width 64) instead of the default small-input model
         Options o =
                 Options.parse(
                         "--dataset", "mnist",
@@ -156,6 +157,8 @@ class TrainMnistTest {
                         "--batch-size", "16",
                         "--iterations", "2",
                         "--fb-filters", "8",
+                        "--stem", "imagenet",
+                        "--width", "64",
                         "--tau", "2",
                         "--lr", "0.0008",
                         "--seed", "7",
@@ -241,6 +244,10 @@ class TrainMnistTest {
                             "--fb-filters must be a positive multiple of 8, got 12"
                         },
                         new String[] {"--lr", "0", "--lr must be a positive number, got 0"},
+                        new String[] {
+                            "--stem", "tiny", "--stem must be cifar or imagenet, got tiny"
+                        },
+                        new String[] {"--width", "0", "--width must be a positive integer, got 0"},
                         new String[] {"--tau", "x", "--tau must be a positive number, got x"},
                         new String[] {"--seed", "1.5", "--seed must be an integer, got 1.5"});
         for (String[] c : cases) {
