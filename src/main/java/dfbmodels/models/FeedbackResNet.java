@@ -15,21 +15,22 @@ import java.util.List;
  *
  * <ul>
  *   <li>frontend, the stem ({@link Builder#optStem(ResNetStem)}): by default torchvision's {@code
- *       conv1} 7×7/2, {@code bn1}, ReLU, max-pool 3/2: {@code (B, Cin, H, W) -> (B, 64, H/4, W/4)};
- *       with {@link ResNetStem#CIFAR} {@code conv1} 3×3/1, {@code bn1}, ReLU: {@code -> (B, 64, H,
+ *       conv1} 7×7/2, {@code bn1}, ReLU, max-pool 3/2: {@code (B, Cin, H, W) -> (B, w, H/4, W/4)};
+ *       with {@link ResNetStem#CIFAR} {@code conv1} 3×3/1, {@code bn1}, ReLU: {@code -> (B, w, H,
  *       W)};
- *   <li>body: {@code layer1..layer4}, {@code layer1} taking {@code 64 + fb·e} channels and {@code
- *       layer4} built with {@code 512 + fb} planes: {@code -> (B, (512 + fb)·e, H/32, W/32)}, or
- *       {@code H/8 × W/8} with the CIFAR stem (sizes rounded up: a 28×28 input gives a 1×1 state
- *       with the default stem, 4×4 with the CIFAR stem; see {@link ResNetStem});
- *   <li>readout: global average pool, flatten, {@code fc}: {@code (B, 512·e, Hs, Ws) -> (B,
+ *   <li>body: {@code layer1..layer4} of widths {@code w, 2w, 4w, 8w + fb}, {@code layer1} taking
+ *       {@code w + fb·e} channels: {@code -> (B, (8w + fb)·e, H/32, W/32)}, or {@code H/8 × W/8}
+ *       with the CIFAR stem (sizes rounded up: a 28×28 input gives a 1×1 state with the default
+ *       stem, 4×4 with the CIFAR stem; see {@link ResNetStem});
+ *   <li>readout: global average pool, flatten, {@code fc}: {@code (B, 8w·e, Hs, Ws) -> (B,
  *       numClasses)}.
  * </ul>
  *
- * <p>{@code e} is the block expansion (1 basic, 4 bottleneck). The state has {@code (512 + fb)·e}
- * channels, the first {@code 512·e} read out and the last {@code fb·e} fed back. Parameter names
- * are torchvision's ({@code conv1.weight}, {@code layer1.0.bn1.running_mean}, {@code fc.bias}, ...)
- * plus {@code error_head.*}, {@code layernorm_error.*}, {@code layernorm_input.*}.
+ * <p>{@code e} is the block expansion (1 basic, 4 bottleneck), {@code w} the base width ({@link
+ * Builder#optWidth(int)}, default torchvision's 64: {@code 8w = 512}). The state has {@code (8w +
+ * fb)·e} channels, the first {@code 8w·e} read out and the last {@code fb·e} fed back. Parameter
+ * names are torchvision's ({@code conv1.weight}, {@code layer1.0.bn1.running_mean}, {@code
+ * fc.bias}, ...) plus {@code error_head.*}, {@code layernorm_error.*}, {@code layernorm_input.*}.
  */
 public final class FeedbackResNet {
 
@@ -52,6 +53,7 @@ public final class FeedbackResNet {
         private int[] layers;
         private int normGroups = 8;
         private ResNetStem stem = ResNetStem.IMAGENET;
+        private int width = 64;
 
         Builder() {
             super(8);
@@ -117,6 +119,31 @@ public final class FeedbackResNet {
             return this;
         }
 
+        /**
+         * Sets the network's base width {@code w} (default 64: torchvision's widths, parameter
+         * names and shapes, so torchvision and the original's weights load): the stem and {@code
+         * layer1} have {@code w} planes, {@code layer2} {@code 2w}, {@code layer3} {@code 4w},
+         * {@code layer4} {@code 8w + fb}; the state has {@code (8w + fb)·e} channels, {@code 8w·e}
+         * of them read out. This is the width of the CIFAR ResNets of He et al. 2016, §4.2 (16, 32,
+         * 64 there, with three stages) and the "widening factor" axis of Zagoruyko and Komodakis
+         * 2016 (Wide ResNets), not torchvision's {@code width_per_group} (the inner width of a
+         * bottleneck, fixed at 64 here). Parameter names do not change, shapes do: a model of
+         * another width loads no torchvision weights.
+         *
+         * <p>A convolution's multiply-adds scale with the square of its width, so {@code w = 16}
+         * makes a step about {@code (64/16)² = 16} times cheaper in the layers (less in practice:
+         * narrow convolutions use the CPU less well; see docs/performance.md). With {@link
+         * ResNetStem#CIFAR} it is the usual way to make a feedback ResNet affordable at 28–32 px.
+         *
+         * @param width a positive number, e.g. 16, 32 or 64; {@code fbFilters} is then checked
+         *     against {@code (8w + fb)·e}
+         * @return this builder
+         */
+        public Builder optWidth(int width) {
+            this.width = width;
+            return this;
+        }
+
         /** {@inheritDoc} */
         @Override
         public FeedbackBlock build() {
@@ -124,10 +151,10 @@ public final class FeedbackResNet {
             int e = blockType.expansion();
             NamedSequentialBlock frontend;
             if (stem == ResNetStem.CIFAR) {
-                frontend = Layers.cifarStem();
+                frontend = Layers.cifarStem(width);
             } else {
                 frontend =
-                        Layers.stem()
+                        Layers.stem(width)
                                 .add(
                                         "maxpool",
                                         Pool.maxPool2dBlock(
@@ -135,7 +162,12 @@ public final class FeedbackResNet {
             }
             NamedSequentialBlock body =
                     Layers.resnetLayers(
-                            blockType, 64 + fbFilters * e, 512 + fbFilters, layers, false);
+                            blockType,
+                            width,
+                            width + fbFilters * e,
+                            8 * width + fbFilters,
+                            layers,
+                            false);
             NamedSequentialBlock readout =
                     new NamedSequentialBlock()
                             .add("avgpool", Pool.globalAvgPool2dBlock())
@@ -144,7 +176,7 @@ public final class FeedbackResNet {
             return loop().setFrontend(frontend)
                     .setBody(body)
                     .setReadout(readout)
-                    .setClassChannels(512 * e)
+                    .setClassChannels(8 * width * e)
                     .setFeedbackChannels(fbFilters * e)
                     .optErrorGroups(normGroups)
                     .optFeedbackGroups(normGroups)
@@ -171,6 +203,10 @@ public final class FeedbackResNet {
                 throw new IllegalArgumentException(
                         "normGroups must be positive, got " + normGroups);
             }
+            if (width < 1) {
+                throw new IllegalArgumentException(
+                        name + " width must be positive (64: torchvision's), got " + width);
+            }
             if (fbFilters < 1 || !fbWorks(fbFilters)) {
                 int e = blockType.expansion();
                 throw new IllegalArgumentException(
@@ -185,7 +221,9 @@ public final class FeedbackResNet {
                                 + normGroups
                                 + ": the feedback GroupNorm needs fbFilters*"
                                 + e
-                                + " and the state GroupNorm needs (512 + fbFilters)*"
+                                + " and the state GroupNorm needs ("
+                                + 8 * width
+                                + " + fbFilters)*"
                                 + e
                                 + " to be positive multiples of "
                                 + normGroups
@@ -196,18 +234,20 @@ public final class FeedbackResNet {
 
         private boolean fbWorks(int fb) {
             int e = blockType.expansion();
-            return (fb * e) % normGroups == 0 && ((512 + fb) * e) % normGroups == 0;
+            return (fb * e) % normGroups == 0 && ((8 * width + fb) * e) % normGroups == 0;
         }
 
         private String validFbFilters() {
             List<Integer> valid = new ArrayList<>();
-            for (int fb = 1; valid.size() < 4 && fb <= 512 * normGroups; fb++) {
+            for (int fb = 1; valid.size() < 4 && fb <= 8 * width * normGroups; fb++) {
                 if (fbWorks(fb)) {
                     valid.add(fb);
                 }
             }
             if (valid.isEmpty()) {
-                return "none, since 512*"
+                return "none, since "
+                        + 8 * width
+                        + "*"
                         + blockType.expansion()
                         + " is not a multiple of "
                         + normGroups

@@ -91,16 +91,24 @@ final class Layers {
 
     /** torchvision's ResNet stem without the max-pool: {@code conv1} 7×7/2 → {@code bn1} → ReLU. */
     static NamedSequentialBlock stem() {
+        return stem(64);
+    }
+
+    /** {@link #stem()} with {@code width} filters instead of 64. */
+    static NamedSequentialBlock stem(int width) {
         return new NamedSequentialBlock()
-                .add("conv1", conv(64, 7, 2, 3, 1))
+                .add("conv1", conv(width, 7, 2, 3, 1))
                 .add("bn1", batchNorm())
                 .add("relu", ai.djl.nn.Activation.reluBlock());
     }
 
-    /** The CIFAR ResNet stem: {@code conv1} 3×3/1 → {@code bn1} → ReLU, no max-pool. */
-    static NamedSequentialBlock cifarStem() {
+    /**
+     * The CIFAR ResNet stem with {@code width} filters: {@code conv1} 3×3/1 → {@code bn1} → ReLU,
+     * no max-pool.
+     */
+    static NamedSequentialBlock cifarStem(int width) {
         return new NamedSequentialBlock()
-                .add("conv1", conv(64, 3, 1, 1, 1))
+                .add("conv1", conv(width, 3, 1, 1, 1))
                 .add("bn1", batchNorm())
                 .add("relu", ai.djl.nn.Activation.reluBlock());
     }
@@ -116,7 +124,21 @@ final class Layers {
             int lastPlanes,
             int[] blocks,
             boolean dilateLast) {
-        int[] planes = {64, 128, 256, lastPlanes};
+        return resnetLayers(type, 64, inplanes, lastPlanes, blocks, dilateLast);
+    }
+
+    /**
+     * {@link #resnetLayers(ResidualBlockType, int, int, int[], boolean)} with widths {@code width},
+     * {@code 2·width}, {@code 4·width} and {@code lastPlanes}.
+     */
+    static NamedSequentialBlock resnetLayers(
+            ResidualBlockType type,
+            int width,
+            int inplanes,
+            int lastPlanes,
+            int[] blocks,
+            boolean dilateLast) {
+        int[] planes = {width, 2 * width, 4 * width, lastPlanes};
         NamedSequentialBlock layers = new NamedSequentialBlock();
         for (int i = 0; i < 4; i++) {
             boolean dilated = i == 3 && dilateLast;

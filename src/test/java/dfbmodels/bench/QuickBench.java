@@ -25,7 +25,7 @@ import java.util.Arrays;
 
 /**
  * Quick measurements for the docs (not a test). Usage: {@code QuickBench qr | train T | memory T |
- * deeplab SIZE | load | stem IMAGENET|CIFAR FB T [FEEDBACK]}.
+ * deeplab SIZE | load | stem IMAGENET|CIFAR FB T [FEEDBACK [WIDTH]]}.
  */
 public final class QuickBench {
 
@@ -53,12 +53,13 @@ public final class QuickBench {
                         ResNetStem.valueOf(args[1]),
                         Integer.parseInt(args[2]),
                         Integer.parseInt(args[3]),
-                        args.length < 5 || Boolean.parseBoolean(args[4]));
+                        args.length < 5 || Boolean.parseBoolean(args[4]),
+                        args.length < 6 ? 64 : Integer.parseInt(args[5]));
                 break;
             default:
                 throw new IllegalArgumentException(
                         "qr | train T | memory T | deeplab SIZE | load | stem IMAGENET|CIFAR FB"
-                                + " T [FEEDBACK]");
+                                + " T [FEEDBACK [WIDTH]]");
         }
     }
 
@@ -132,7 +133,7 @@ public final class QuickBench {
      * the process's CPU time per step (on a shared machine the CPU time is the steadier number;
      * with both cores free the wall time is about half of it).
      */
-    private static void stem(ResNetStem stem, int fb, int iterations, boolean feedback) {
+    private static void stem(ResNetStem stem, int fb, int iterations, boolean feedback, int width) {
         Engine.getInstance().setRandomSeed(0);
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean)
@@ -144,6 +145,7 @@ public final class QuickBench {
                             .setNumClasses(10)
                             .optInChannels(1)
                             .optStem(stem)
+                            .optWidth(width)
                             .optFbFilters(fb)
                             .optIterations(iterations)
                             .optFeedback(feedback)
@@ -174,20 +176,38 @@ public final class QuickBench {
                     }
                 }
                 System.out.printf(
-                        "ResNet18 %s stem fb=%d feedback=%b 28x28x1 batch 64 T=%d: train wall %.0f"
-                                + " ms/step (min %.0f), CPU %.0f ms/step; %.1f min/epoch of 938"
-                                + " steps at this wall time, %.1f at CPU/2%n",
+                        "ResNet18 %s stem width=%d fb=%d feedback=%b 28x28x1 batch 64 T=%d: train"
+                                + " wall %.0f ms/step (min %.0f), CPU %.0f ms/step (%.0f img/CPU-s);"
+                                + " %.1f min/epoch of 938 steps at this wall time, %.1f at CPU/2;"
+                                + " peak RSS %d MB%n",
                         stem,
+                        width,
                         fb,
                         feedback,
                         iterations,
                         median(wall),
                         Arrays.stream(wall).min().getAsDouble(),
                         median(cpu),
+                        64 / (median(cpu) / 1000),
                         median(wall) * 938 / 60000,
-                        median(cpu) / 2 * 938 / 60000);
+                        median(cpu) / 2 * 938 / 60000,
+                        peakRssMb());
             }
         }
+    }
+
+    /** The process's peak resident set (VmHWM), in MB; -1 where /proc is not available. */
+    private static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+        return -1;
     }
 
     private static void deeplab(int size) {

@@ -262,6 +262,14 @@ class DefaultsTest {
                                     .anyMatch(k -> k.endsWith("maxpool"));
                     return pooled ? "IMAGENET" : "CIFAR";
                 }
+            case "width":
+                // the base width is the number of filters of the stem's conv1
+                for (Pair<String, Block> child : model.getFrontend().getChildren()) {
+                    if (child.getKey().endsWith("conv1")) {
+                        return String.valueOf(((Conv2d) child.getValue()).getFilters());
+                    }
+                }
+                throw new AssertionError("no conv1 in the frontend");
             default:
                 throw new AssertionError("DefaultsTest cannot read the setting " + setting);
         }

@@ -181,6 +181,82 @@ class ResNetTest {
     }
 
     @Test
+    void widthScalesEveryStageAndKeepsTheNames() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            Shape in = new Shape(2, 1, 28, 28);
+            FeedbackBlock narrow =
+                    ResNet18.builder()
+                            .setNumClasses(10)
+                            .optInChannels(1)
+                            .optStem(ResNetStem.CIFAR)
+                            .optWidth(16)
+                            .optFbFilters(8)
+                            .build();
+            assertEquals(128, narrow.getClassChannels());
+            assertEquals(8, narrow.getFeedbackChannels());
+            NDList out = run(narrow, m, in, 2);
+            // layer4 has 8w + fb = 136 planes, on the CIFAR stem's 4x4 state
+            assertEquals(new Shape(2, 136, 4, 4), out.get(1).getShape());
+            assertEquals(new Shape(2, 10), out.head().getShape());
+            Map<String, Parameter> p = TorchNames.of(narrow);
+            assertEquals(new Shape(16, 1, 3, 3), p.get("conv1.weight").getShape());
+            // layer1 takes w + fb channels, so its first block has a downsample
+            assertEquals(new Shape(16, 24, 3, 3), p.get("layer1.0.conv1.weight").getShape());
+            assertEquals(new Shape(16, 24, 1, 1), p.get("layer1.0.downsample.0.weight").getShape());
+            assertEquals(new Shape(32, 16, 3, 3), p.get("layer2.0.conv1.weight").getShape());
+            assertEquals(new Shape(64, 64, 3, 3), p.get("layer3.1.conv2.weight").getShape());
+            assertEquals(new Shape(136, 64, 3, 3), p.get("layer4.0.conv1.weight").getShape());
+            assertEquals(new Shape(136, 136), p.get("error_head.Q").getShape());
+            assertEquals(new Shape(10, 128), p.get("fc.weight").getShape());
+            FeedbackBlock wide =
+                    ResNet18.builder()
+                            .setNumClasses(10)
+                            .optInChannels(1)
+                            .optStem(ResNetStem.CIFAR)
+                            .optFbFilters(8)
+                            .build();
+            wide.initialize(m, DataType.FLOAT32, in);
+            assertEquals(TorchNames.of(wide).keySet(), p.keySet(), "the same state_dict keys");
+            // bottleneck: every width times 4, layer1 takes w + 4·fb
+            FeedbackBlock fifty =
+                    ResNet50.builder()
+                            .setNumClasses(3)
+                            .optWidth(16)
+                            .optFbFilters(2)
+                            .optStem(ResNetStem.CIFAR)
+                            .build();
+            assertEquals(512, fifty.getClassChannels());
+            assertEquals(8, fifty.getFeedbackChannels());
+            assertEquals(
+                    new Shape(1, 520, 4, 4),
+                    run(fifty, m, new Shape(1, 3, 32, 32), 1).get(1).getShape());
+            Map<String, Parameter> q = TorchNames.of(fifty);
+            assertEquals(new Shape(16, 24, 1, 1), q.get("layer1.0.conv1.weight").getShape());
+            assertEquals(new Shape(64, 24, 1, 1), q.get("layer1.0.downsample.0.weight").getShape());
+            assertEquals(new Shape(520, 130, 1, 1), q.get("layer4.2.conv3.weight").getShape());
+        }
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> ResNet18.builder().setNumClasses(10).optWidth(0).build());
+        assertEquals("ResNet18 width must be positive (64: torchvision's), got 0", e.getMessage());
+        // the state GroupNorm sees 8w + fb channels: width 3 and fb 8 give 32, fine; fb 4 gives 28
+        e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () ->
+                                ResNet18.builder()
+                                        .setNumClasses(10)
+                                        .optWidth(3)
+                                        .optFbFilters(4)
+                                        .optNormGroups(8)
+                                        .build());
+        assertTrue(
+                e.getMessage().contains("the state GroupNorm needs (24 + fbFilters)*1"),
+                e.getMessage());
+    }
+
+    @Test
     void parameterNamesAreTorchvisionsPlusTheFeedbackParts() {
         try (NDManager m = NDManager.newBaseManager()) {
             FeedbackBlock model = ResNet34.builder().setNumClasses(10).build();

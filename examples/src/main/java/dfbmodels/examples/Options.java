@@ -1,19 +1,24 @@
 package dfbmodels.examples;
 
+import dfbmodels.models.ResNetStem;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Locale;
 
 /**
  * Command-line options of {@link TrainMnist}; {@link #USAGE} is what {@code --help} prints (the
- * examples' README shows it verbatim, a test keeps them equal).
+ * examples' README shows it verbatim, a test keeps them equal). {@link RobustnessOptions} shares
+ * the parsing of the data and model options through {@link #set(String, String)}.
  */
 public final class Options {
 
     String dataset = "mnist";
-    int epochs = 3;
+    int epochs = 2;
     int batchSize = 64;
     int iterations = 5;
     int fbFilters = 16;
+    ResNetStem stem = ResNetStem.CIFAR;
+    int width = 16;
     float tau = 1f;
     int limit = -1;
     int testLimit = -1;
@@ -29,10 +34,15 @@ public final class Options {
                     "\n",
                     "Usage: TrainMnist [options]",
                     "  --dataset mnist|fashion-mnist  data set (default mnist)",
-                    "  --epochs N                     training epochs (default 3)",
+                    "  --epochs N                     training epochs (default 2)",
                     "  --batch-size N                 batch size, at least 2 (default 64)",
                     "  --iterations T                 feedback iterations while training (default 5)",
                     "  --fb-filters N                 feedback filters, a multiple of 8 (default 16)",
+                    "  --stem cifar|imagenet          ResNet stem: cifar (3x3/1, 4x4 state at 28x28) or",
+                    "                                 imagenet (torchvision's 7x7/2 + max-pool, 1x1",
+                    "                                 state) (default cifar)",
+                    "  --width N                      base width: layers of N, 2N, 4N, 8N channels;",
+                    "                                 64 is torchvision's ResNet18 (default 16)",
                     "  --tau X                        state decay time constant (default 1)",
                     "  --lr X                         Adam learning rate (default 0.001)",
                     "  --limit N                      train on the first N images only (N >= 2)",
@@ -63,74 +73,118 @@ public final class Options {
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + name + " needs a value\n" + USAGE);
             }
-            String v = args[++i];
-            switch (name) {
-                case "--dataset":
-                    if (!MnistData.DATASETS.contains(v)) {
-                        throw new IllegalArgumentException(
-                                "--dataset must be mnist or fashion-mnist, got " + v);
-                    }
-                    o.dataset = v;
-                    break;
-                case "--epochs":
-                    o.epochs = positive(name, v);
-                    break;
-                case "--batch-size":
-                    o.batchSize = atLeastTwo(name, v);
-                    break;
-                case "--iterations":
-                    o.iterations = positive(name, v);
-                    break;
-                case "--fb-filters":
-                    o.fbFilters = positive(name, v);
-                    if (o.fbFilters % 8 != 0) {
-                        throw new IllegalArgumentException(
-                                "--fb-filters must be a positive multiple of 8, got " + v);
-                    }
-                    break;
-                case "--tau":
-                    o.tau = positiveNumber(name, v);
-                    break;
-                case "--lr":
-                    o.learningRate = positiveNumber(name, v);
-                    break;
-                case "--limit":
-                    o.limit = atLeastTwo(name, v);
-                    break;
-                case "--test-limit":
-                    o.testLimit = positive(name, v);
-                    break;
-                case "--max-eval-iterations":
-                    o.maxEvalIterations = positive(name, v);
-                    break;
-                case "--data-dir":
-                    o.dataDir = Paths.get(v);
-                    break;
-                case "--output":
-                    o.output = Paths.get(v);
-                    break;
-                case "--device":
-                    if (!v.equals("cpu") && !v.equals("gpu")) {
-                        throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
-                    }
-                    o.device = v;
-                    break;
-                case "--seed":
-                    try {
-                        o.seed = Long.parseLong(v);
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException("--seed must be an integer, got " + v);
-                    }
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
+            if (!o.set(name, args[++i])) {
+                throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
             }
         }
         return o;
     }
 
+    /**
+     * Sets one option.
+     *
+     * @param name the option, e.g. {@code --epochs}
+     * @param v its value
+     * @return false if {@code name} is not an option of {@link TrainMnist}
+     * @throws IllegalArgumentException naming the option, the value and what is valid
+     */
+    boolean set(String name, String v) {
+        Options o = this;
+        switch (name) {
+            case "--dataset":
+                if (!MnistData.DATASETS.contains(v)) {
+                    throw new IllegalArgumentException(
+                            "--dataset must be mnist or fashion-mnist, got " + v);
+                }
+                o.dataset = v;
+                break;
+            case "--epochs":
+                o.epochs = positive(name, v);
+                break;
+            case "--batch-size":
+                o.batchSize = atLeastTwo(name, v);
+                break;
+            case "--iterations":
+                o.iterations = positive(name, v);
+                break;
+            case "--fb-filters":
+                o.fbFilters = positive(name, v);
+                if (o.fbFilters % 8 != 0) {
+                    throw new IllegalArgumentException(
+                            "--fb-filters must be a positive multiple of 8, got " + v);
+                }
+                break;
+            case "--stem":
+                if (!v.equals("cifar") && !v.equals("imagenet")) {
+                    throw new IllegalArgumentException(
+                            "--stem must be cifar or imagenet, got " + v);
+                }
+                o.stem = ResNetStem.valueOf(v.toUpperCase(Locale.ROOT));
+                break;
+            case "--width":
+                o.width = positive(name, v);
+                break;
+            case "--tau":
+                o.tau = positiveNumber(name, v);
+                break;
+            case "--lr":
+                o.learningRate = positiveNumber(name, v);
+                break;
+            case "--limit":
+                o.limit = atLeastTwo(name, v);
+                break;
+            case "--test-limit":
+                o.testLimit = positive(name, v);
+                break;
+            case "--max-eval-iterations":
+                o.maxEvalIterations = positive(name, v);
+                break;
+            case "--data-dir":
+                o.dataDir = Paths.get(v);
+                break;
+            case "--output":
+                o.output = Paths.get(v);
+                break;
+            case "--device":
+                if (!v.equals("cpu") && !v.equals("gpu")) {
+                    throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
+                }
+                o.device = v;
+                break;
+            case "--seed":
+                try {
+                    o.seed = Long.parseLong(v);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--seed must be an integer, got " + v);
+                }
+                break;
+            default:
+                return false;
+        }
+        return true;
+    }
+
+    /**
+     * The feedback ResNet18 these options describe: 1 input channel, 10 classes, {@code --stem},
+     * {@code --width}, {@code --fb-filters}, {@code --tau}, {@code --iterations}.
+     *
+     * @param feedback false for the feedforward twin
+     * @return the builder, ready to build
+     */
+    dfbmodels.models.FeedbackResNet.Builder model(boolean feedback) {
+        return dfbmodels.models.ResNet18.builder()
+                .setNumClasses(10)
+                .optInChannels(1)
+                .optStem(stem)
+                .optWidth(width)
+                .optFbFilters(fbFilters)
+                .optTau(tau)
+                .optIterations(iterations)
+                .optFeedback(feedback);
+    }
+
     /** Batch normalisation cannot train on a batch of one image. */
-    private static int atLeastTwo(String name, String value) {
+    static int atLeastTwo(String name, String value) {
         int n = positive(name, value);
         if (n < 2) {
             throw new IllegalArgumentException(
@@ -142,7 +196,7 @@ public final class Options {
         return n;
     }
 
-    private static float positiveNumber(String name, String value) {
+    static float positiveNumber(String name, String value) {
         float x;
         try {
             x = Float.parseFloat(value);
@@ -155,7 +209,7 @@ public final class Options {
         return x;
     }
 
-    private static int positive(String name, String value) {
+    static int positive(String name, String value) {
         int n;
         try {
             n = Integer.parseInt(value);

@@ -21,24 +21,36 @@ import ai.djl.training.listener.TrainingListener;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
+import ai.djl.training.util.ProgressBar;
 import ai.djl.translate.TranslateException;
 import ai.djl.util.PairList;
 import dfbmodels.FeedbackBlock;
-import dfbmodels.models.ResNet18;
+import dfbmodels.eval.Corruption;
+import dfbmodels.eval.RobustnessEvaluation;
+import dfbmodels.eval.RobustnessTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Trains a feedback ResNet18 on MNIST or Fashion-MNIST with DJL's Trainer, then reports test
  * accuracy as a function of the number of feedback iterations T.
  *
- * <p>The default is 16 feedback filters, not 8: at 28×28 the state is 1×1, so the feedback, resized
- * to the frontend's 7×7, is constant per channel, and with 8 filters over 8 GroupNorm groups (one
- * channel each) the normalisation maps it to exactly zero, a uniform softmax that carries no
- * information. With 16, each group normalises two channels against each other.
+ * <p>The default model is the small-input one: the CIFAR stem ({@code --stem cifar}: 3×3 stride-1
+ * {@code conv1}, no max-pool) gives a 4×4 state at 28×28, so the feedback is a spatial map that
+ * differs across images and steps; torchvision's stem ({@code --stem imagenet}) gives a 1×1 state
+ * and one feedback vector per image. At torchvision's width 64 the CIFAR stem costs ~8 hours per
+ * epoch on a 2-core CPU without oneDNN, so the default base width is 16 ({@code --width}, the CIFAR
+ * ResNets' 16/32/64 channels), about 11 times cheaper (docs/performance.md). 16 feedback filters by
+ * default: with the ImageNet stem's 1×1 state, 8 filters over 8 GroupNorm groups normalise the
+ * feedback to exactly the uniform softmax; 16 keep two channels per group.
+ *
+ * <p>Test accuracy for T = 1 .. {@code --max-eval-iterations} comes from one pass over the test set
+ * ({@link RobustnessEvaluation} on clean images: one forward at the largest T, read out after every
+ * step).
  *
  * <pre>
  *   mvn -q exec:java -Dexec.args="--dataset fashion-mnist --data-dir /usr/share/datasets/fashion-mnist"
@@ -111,21 +123,9 @@ public final class TrainMnist {
      * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
      */
     public static Result run(Options o) throws IOException, TranslateException {
-        if (o.device.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
-            throw new IllegalArgumentException(
-                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
-                            + " LibTorch); use --device cpu");
-        }
+        Device device = device(o);
         Engine.getInstance().setRandomSeed((int) o.seed);
-        Device device = o.device.equals("gpu") ? Device.gpu() : Device.cpu();
-        FeedbackBlock block =
-                ResNet18.builder()
-                        .setNumClasses(10)
-                        .optInChannels(1)
-                        .optFbFilters(o.fbFilters)
-                        .optTau(o.tau)
-                        .optIterations(o.iterations)
-                        .build();
+        FeedbackBlock block = o.model(true).build();
         Result result = new Result();
         try (Model model = Model.newInstance(MODEL_NAME, device)) {
             model.setBlock(block);
@@ -133,15 +133,7 @@ public final class TrainMnist {
             RandomAccessDataset train = MnistData.load(o, manager, Dataset.Usage.TRAIN);
             RandomAccessDataset test = MnistData.load(o, manager, Dataset.Usage.TEST);
             Files.createDirectories(o.output);
-            DefaultTrainingConfig config =
-                    new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
-                            .optOptimizer(
-                                    Optimizer.adam()
-                                            .optLearningRateTracker(Tracker.fixed(o.learningRate))
-                                            .build())
-                            .addEvaluator(new Accuracy())
-                            .optDevices(new Device[] {device})
-                            .addTrainingListeners(TrainingListener.Defaults.logging());
+            DefaultTrainingConfig config = config(o, device);
             List<Float> trainLoss = new ArrayList<>();
             List<Float> trainAccuracy = new ArrayList<>();
             List<Float> testAccuracy = new ArrayList<>();
@@ -172,9 +164,8 @@ public final class TrainMnist {
             model.save(o.output, MODEL_NAME);
             result.output = o.output;
 
-            result.accuracyByIterations = new double[o.maxEvalIterations];
+            result.accuracyByIterations = accuracyByIterations(block, test, o.maxEvalIterations);
             for (int t = 1; t <= o.maxEvalIterations; t++) {
-                result.accuracyByIterations[t - 1] = accuracy(block, manager, test, t);
                 System.out.printf(
                         "test accuracy with T=%d: %.4f%n", t, result.accuracyByIterations[t - 1]);
             }
@@ -188,6 +179,68 @@ public final class TrainMnist {
                     o.iterations);
         }
         return result;
+    }
+
+    /**
+     * The device {@code --device} names.
+     *
+     * @param o the options
+     * @return the device
+     * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
+     */
+    static Device device(Options o) {
+        if (o.device.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
+            throw new IllegalArgumentException(
+                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
+                            + " LibTorch); use --device cpu");
+        }
+        return o.device.equals("gpu") ? Device.gpu() : Device.cpu();
+    }
+
+    /**
+     * The training configuration: softmax cross-entropy, Adam at {@code --lr}, accuracy, DJL's
+     * logging listeners.
+     *
+     * @param o the options
+     * @param device the device
+     * @return the configuration
+     */
+    static DefaultTrainingConfig config(Options o, Device device) {
+        return new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
+                .optOptimizer(
+                        Optimizer.adam()
+                                .optLearningRateTracker(Tracker.fixed(o.learningRate))
+                                .build())
+                .addEvaluator(new Accuracy())
+                .optDevices(new Device[] {device})
+                .addTrainingListeners(TrainingListener.Defaults.logging());
+    }
+
+    /**
+     * Test accuracy for T = 1 .. {@code maxIterations} in one pass over the test set.
+     *
+     * @param block the trained model
+     * @param test the test set
+     * @param maxIterations the largest T
+     * @return element {@code t - 1} is the accuracy with T = t
+     * @throws IOException if the data cannot be read
+     * @throws TranslateException if a batch cannot be processed
+     */
+    static double[] accuracyByIterations(FeedbackBlock block, Dataset test, int maxIterations)
+            throws IOException, TranslateException {
+        int[] ts = IntStream.rangeClosed(1, maxIterations).toArray();
+        RobustnessTable table =
+                RobustnessEvaluation.builder()
+                        .addCorruption(Corruption.none(), 0)
+                        .setIterations(ts)
+                        .optProgress(new ProgressBar())
+                        .build()
+                        .evaluate("feedback", block, test);
+        double[] accuracy = new double[maxIterations];
+        for (int t : ts) {
+            accuracy[t - 1] = table.get("feedback", "none", 0, t);
+        }
+        return accuracy;
     }
 
     /**

@@ -58,6 +58,9 @@ class ReadmeTest {
         assertTrue(
                 text.contains("```\n" + Options.USAGE + "\n```"),
                 "examples/README.md must show TrainMnist --help's text (Options.USAGE) verbatim");
+        assertTrue(
+                text.contains("```\n" + RobustnessOptions.USAGE + "\n```"),
+                "examples/README.md must show Robustness --help's text verbatim");
     }
 
     @Test
@@ -67,6 +70,17 @@ class ReadmeTest {
         int end = text.indexOf("\n## ", start + 1);
         assertTrue(start >= 0 && end > start, "README.md lacks its example section");
         Set<String> expected = options(Options.USAGE);
+        expected.add("--help");
+        assertEquals(expected, options(text.substring(start, end)));
+    }
+
+    @Test
+    void readmeNamesEveryOptionOfRobustnessAndNoOther() throws IOException {
+        String text = Files.readString(README);
+        int start = text.indexOf("## Example: robustness and convergence");
+        int end = text.indexOf("\n## ", start + 1);
+        assertTrue(start >= 0 && end > start, "README.md lacks its robustness section");
+        Set<String> expected = options(RobustnessOptions.USAGE);
         expected.add("--help");
         assertEquals(expected, options(text.substring(start, end)));
     }
