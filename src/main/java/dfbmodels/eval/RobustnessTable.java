@@ -155,7 +155,7 @@ public final class RobustnessTable {
     /**
      * Writes {@link #toCsv()} to a file (UTF-8), creating its parent folders. The file is written
      * next to the target under a temporary name and then moved into place, so a failed write leaves
-     * no partial file.
+     * no partial file; it gets the permissions of any new file there (the umask's).
      *
      * @param path the file
      * @throws IOException if it cannot be written
@@ -164,7 +164,16 @@ public final class RobustnessTable {
         Path target = path.toAbsolutePath();
         Path dir = target.getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, target.getFileName().toString(), ".tmp");
+        // not createTempFile: its owner-only permissions would stay with the moved file
+        Path tmp =
+                dir.resolve(
+                        "."
+                                + target.getFileName()
+                                + "."
+                                + ProcessHandle.current().pid()
+                                + "."
+                                + Thread.currentThread().getId()
+                                + ".tmp");
         try {
             try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
                 w.write(toCsv());

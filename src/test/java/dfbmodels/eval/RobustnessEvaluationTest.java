@@ -276,6 +276,9 @@ class RobustnessEvaluationTest {
             try (var files = Files.list(csv.getParent())) {
                 assertEquals(1, files.count(), "no temporary file left");
             }
+            // the permissions of any new file in that folder, not a temporary file's owner-only
+            Path plain = Files.createFile(dir.resolve("out").resolve("plain"));
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(csv));
         }
     }
 
