@@ -199,7 +199,9 @@ public final class Benchmark {
                     break;
                 default:
                     throw new IllegalArgumentException(
-                            "--model must be one of " + String.join(", ", MODELS) + ", got "
+                            "--model must be one of "
+                                    + String.join(", ", MODELS)
+                                    + ", got "
                                     + model);
             }
             if (fb > 0) {
