@@ -1,4 +1,4 @@
-"""Java vs PyTorch eager, side by side, interleaved (docs/performance.md, "Java vs PyTorch").
+"""Java vs PyTorch eager, side by side, interleaved (docs/performance.md, "Java vs PyTorch eager, side by side").
 
 Runs every case once per round on each side, alternating which side goes first, each measurement
 in a fresh process: the Java side is `dfbmodels.examples.Benchmark --child MODE:T` (and

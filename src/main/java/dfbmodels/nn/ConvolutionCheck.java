@@ -93,8 +93,8 @@ public final class ConvolutionCheck {
                                     + " machine (probe error %.2g); dfbmodels switched oneDNN off"
                                     + " for this process: convolutions are exact, and slower."
                                     + " Starting the JVM with DNNL_MAX_CPU_ISA=SSE41 in the"
-                                    + " environment keeps oneDNN, exact and ~1.2x faster than"
-                                    + " this fallback (dfbmodels docs/performance.md).",
+                                    + " environment keeps oneDNN, exact and 3-6x faster than this"
+                                    + " fallback (dfbmodels docs/performance.md, side by side).",
                             error));
             checked = true;
         }

@@ -69,6 +69,14 @@ public final class Benchmark {
     private Benchmark() {}
 
     static final class Config {
+        /** The options, as {@code --help} prints them. */
+        static final String USAGE =
+                "options: --model resnet18|resnet34|resnet50|deeplabv3plus|unet|vit-tiny|vit-small,"
+                        + " --size N | --height N --width N, --batch N, --device cpu|gpu,"
+                        + " --iterations 1,5,..., --warmup N, --repeats N, --fb-filters N,"
+                        + " --classes N, --profile true|false, --uniform-shortcut true|false,"
+                        + " --help";
+
         static final String[] MODELS = {
             "resnet18", "resnet34", "resnet50", "deeplabv3plus", "unet", "vit-tiny", "vit-small"
         };
@@ -90,6 +98,10 @@ public final class Benchmark {
         static Config parse(String[] args) {
             Config c = new Config();
             for (int i = 0; i < args.length; i += 2) {
+                if (i + 1 == args.length) {
+                    throw new IllegalArgumentException(
+                            "option " + args[i] + " needs a value; " + USAGE);
+                }
                 String v = args[i + 1];
                 switch (args[i]) {
                     case "--model":
@@ -138,14 +150,7 @@ public final class Benchmark {
                         break;
                     default:
                         throw new IllegalArgumentException(
-                                "unknown option "
-                                        + args[i]
-                                        + "; options: --model "
-                                        + String.join("|", MODELS)
-                                        + " --size N | --height N --width N, --batch N, --device"
-                                        + " cpu|gpu, --iterations 1,5,..., --warmup N, --repeats N,"
-                                        + " --fb-filters N, --classes N, --profile true|false,"
-                                        + " --uniform-shortcut true|false");
+                                "unknown option " + args[i] + "; " + USAGE);
                 }
             }
             if (!Arrays.asList(MODELS).contains(c.model)) {
@@ -222,6 +227,10 @@ public final class Benchmark {
      * @throws Exception if a measurement fails
      */
     public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.println(Config.USAGE);
+            return;
+        }
         Config c = Config.parse(args);
         if (c.child != null) {
             child(c);

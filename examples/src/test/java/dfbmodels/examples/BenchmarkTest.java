@@ -134,4 +134,18 @@ class BenchmarkTest {
                         + " vit-small, got vit",
                 e.getMessage());
     }
+
+    @Test
+    void helpPrintsTheOptionsAndAMissingValueIsNamed() throws Exception {
+        String usage = run("--help").trim();
+        assertEquals(Benchmark.Config.USAGE, usage);
+        for (String model : Benchmark.Config.MODELS) {
+            assertTrue(usage.contains(model), model);
+        }
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Benchmark.Config.parse(new String[] {"--model"}));
+        assertEquals("option --model needs a value; " + Benchmark.Config.USAGE, e.getMessage());
+    }
 }
