@@ -113,11 +113,13 @@ public class GeneralStateExpDecay extends AbstractBlock implements StateOperator
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
-        int step = 0;
-        if (params != null && params.contains(StateExpDecay.STEP)) {
-            step = ((Number) params.get(StateExpDecay.STEP)).intValue();
-        }
-        return new NDList(apply(parameterStore, inputs.singletonOrThrow(), step, training, null));
+        return new NDList(
+                apply(
+                        parameterStore,
+                        inputs.singletonOrThrow(),
+                        StateOperator.step(params),
+                        training,
+                        null));
     }
 
     /**

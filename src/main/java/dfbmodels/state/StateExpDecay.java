@@ -50,9 +50,6 @@ import java.util.concurrent.Future;
  */
 public class StateExpDecay extends AbstractBlock implements StateOperator {
 
-    /** The key of the step index {@code t} (an {@link Integer}) in {@code forward}'s params. */
-    public static final String STEP = "step";
-
     private static final byte VERSION = 1;
 
     // |QᵀQv − v| / |v| below which Q counts as orthogonal. Measured for n = 24 to 2,080: LAPACK's
@@ -161,11 +158,12 @@ public class StateExpDecay extends AbstractBlock implements StateOperator {
             NDList inputs,
             boolean training,
             PairList<String, Object> params) {
-        int step = 0;
-        if (params != null && params.contains(STEP)) {
-            step = ((Number) params.get(STEP)).intValue();
-        }
-        return new NDList(apply(parameterStore, inputs.singletonOrThrow(), step, training));
+        return new NDList(
+                apply(
+                        parameterStore,
+                        inputs.singletonOrThrow(),
+                        StateOperator.step(params),
+                        training));
     }
 
     /**

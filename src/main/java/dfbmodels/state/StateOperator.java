@@ -3,6 +3,7 @@ package dfbmodels.state;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
 
 /**
  * The state operator {@code E_t} of a feedback loop: maps the normalised body output {@code (B, C,
@@ -15,6 +16,47 @@ import ai.djl.training.ParameterStore;
  * §6).
  */
 public interface StateOperator extends Block {
+
+    /**
+     * The key of the step index {@code t} (an {@link Integer}, {@link Long}, {@link Short} or
+     * {@link Byte} from 0) in {@code forward}'s params; without it, {@code t = 0}.
+     */
+    String STEP = "step";
+
+    /**
+     * Returns the step index {@code forward}'s params give under {@link #STEP}.
+     *
+     * @param params the params of a {@code forward} call, or {@code null}
+     * @return the step, 0 if {@code params} is {@code null} or has no {@link #STEP}
+     * @throws IllegalArgumentException if the value is not an {@code Integer}, {@code Long}, {@code
+     *     Short} or {@code Byte} in {@code 0 .. Integer.MAX_VALUE}
+     */
+    static int step(PairList<String, Object> params) {
+        if (params == null || !params.contains(STEP)) {
+            return 0;
+        }
+        Object value = params.get(STEP);
+        boolean integral =
+                value instanceof Integer
+                        || value instanceof Long
+                        || value instanceof Short
+                        || value instanceof Byte;
+        if (integral) {
+            long t = ((Number) value).longValue();
+            if (t >= 0 && t <= Integer.MAX_VALUE) {
+                return (int) t;
+            }
+        }
+        throw new IllegalArgumentException(
+                "\""
+                        + STEP
+                        + "\" must be an Integer, Long, Short or Byte in 0 .. "
+                        + Integer.MAX_VALUE
+                        + ", got "
+                        + (value == null
+                                ? "null"
+                                : value + " (" + value.getClass().getSimpleName() + ")"));
+    }
 
     /**
      * Returns the number of channels {@code C} the operator acts on.
