@@ -68,7 +68,7 @@ public final class Options {
         for (int i = 0; i < args.length; i++) {
             String name = args[i];
             if ("--help".equals(name) || "-h".equals(name)) {
-                throw new IllegalArgumentException(USAGE);
+                throw new Cli.HelpRequested(USAGE);
             }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + name + " needs a value\n" + USAGE);

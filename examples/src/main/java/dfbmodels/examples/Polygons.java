@@ -111,27 +111,19 @@ public final class Polygons {
      * @throws Exception if training fails
      */
     public static void main(String[] args) throws Exception {
-        PolygonsOptions options;
-        try {
-            options = PolygonsOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        try {
-            Result r = run(options);
-            System.out.printf(
-                    Locale.ROOT,
-                    "done in %.0f s: figure %s, table %s, charts %s%n",
-                    r.seconds,
-                    r.figure,
-                    r.csv,
-                    r.charts);
-        } catch (IOException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
+        Cli.main(
+                args,
+                PolygonsOptions::parse,
+                options -> {
+                    Result r = run(options);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "done in %.0f s: figure %s, table %s, charts %s%n",
+                            r.seconds,
+                            r.figure,
+                            r.csv,
+                            r.charts);
+                });
     }
 
     /**

@@ -18,6 +18,7 @@ import ai.djl.training.optimizer.Optimizer;
 import ai.djl.translate.TranslateException;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.models.ResNet18;
+import dfbmodels.models.ResNetStem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -36,20 +37,45 @@ public final class QuickStart {
      * the IDX folder given as the first argument) for two epochs; saves into {@code
      * build/quickstart}.
      *
-     * @param args optionally a folder of the gzip-compressed IDX files
+     * @param args optionally a folder of the gzip-compressed IDX files, then optionally the number
+     *     of training images, 64 to 60000 (default 60000)
      * @throws Exception if training fails
      */
     public static void main(String[] args) throws Exception {
         Path dir = Paths.get(args.length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist");
-        TrainingResult r = train(dir, 60000, Paths.get("build", "quickstart"));
+        int n = args.length > 1 ? imageCount(args[1]) : 60000;
+        TrainingResult r = train(dir, n, Paths.get("build", "quickstart"));
         System.out.println(r);
+    }
+
+    /** The number of training images: at least one batch of 64, at most the 60,000 there are. */
+    static int imageCount(String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 64 && n <= 60000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(
+                "number of training images (second argument) must be an integer from 64 to 60000"
+                        + " (one batch of 64 up to the whole training set), got '"
+                        + value
+                        + "'");
     }
 
     // README:begin
     /** Trains for 2 epochs on the first n images of the gzip-compressed IDX files in dir. */
     static TrainingResult train(Path dir, int n, Path out) throws IOException, TranslateException {
         FeedbackBlock net =
-                ResNet18.builder().setNumClasses(10).optInChannels(1).optIterations(5).build();
+                ResNet18.builder()
+                        .setNumClasses(10)
+                        .optInChannels(1)
+                        .optStem(ResNetStem.CIFAR) // 3x3/1 stem: a 4x4 state at 28x28, not 1x1
+                        .optWidth(16) // layers of 16, 32, 64, 128 channels
+                        .optIterations(5)
+                        .build();
         try (Model model = Model.newInstance("dfm")) {
             model.setBlock(net);
             NDManager m = model.getNDManager();

@@ -99,28 +99,20 @@ public final class Robustness {
      * @throws Exception if training fails
      */
     public static void main(String[] args) throws Exception {
-        RobustnessOptions options;
-        try {
-            options = RobustnessOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        try {
-            Result r = run(options);
-            System.out.println(summary(r.table, options));
-            System.out.printf(
-                    "training %.0f s, evaluation %.0f s; %s, %s, %s%n",
-                    r.trainSeconds,
-                    r.evaluationSeconds,
-                    r.csv,
-                    r.robustnessChart,
-                    r.convergenceChart);
-        } catch (IOException | IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
+        Cli.main(
+                args,
+                RobustnessOptions::parse,
+                options -> {
+                    Result r = run(options);
+                    System.out.println(summary(r.table, options));
+                    System.out.printf(
+                            "training %.0f s, evaluation %.0f s; %s, %s, %s%n",
+                            r.trainSeconds,
+                            r.evaluationSeconds,
+                            r.csv,
+                            r.robustnessChart,
+                            r.convergenceChart);
+                });
     }
 
     /**

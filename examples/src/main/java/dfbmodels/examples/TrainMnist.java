@@ -94,23 +94,16 @@ public final class TrainMnist {
      * @throws Exception if training fails
      */
     public static void main(String[] args) throws Exception {
-        Options options;
-        try {
-            options = Options.parse(args);
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(2);
-            return;
-        }
-        try {
-            Result r = run(options);
-            System.out.printf(
-                    "test accuracy %.4f (T=%d) after %.0f s of training; parameters in %s; chart %s%n",
-                    r.testAccuracy, options.iterations, r.trainSeconds, r.output, r.chart);
-        } catch (IOException | IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.exit(1);
-        }
+        Cli.main(
+                args,
+                Options::parse,
+                options -> {
+                    Result r = run(options);
+                    System.out.printf(
+                            "test accuracy %.4f (T=%d) after %.0f s of training; parameters in %s;"
+                                    + " chart %s%n",
+                            r.testAccuracy, options.iterations, r.trainSeconds, r.output, r.chart);
+                });
     }
 
     /**

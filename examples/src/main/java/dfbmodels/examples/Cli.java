@@ -1,0 +1,78 @@
+package dfbmodels.examples;
+
+import java.io.IOException;
+import java.io.PrintStream;
+
+/**
+ * The examples' command-line frame, as a Unix user expects it: {@code --help} prints the usage on
+ * standard output and succeeds (status 0); bad options print what is wrong on standard error
+ * (status 2); a run that fails on its data or output prints why (status 1).
+ */
+final class Cli {
+
+    private Cli() {}
+
+    /** Thrown by an options parser for {@code --help} or {@code -h}; the message is the usage. */
+    static final class HelpRequested extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        HelpRequested(String usage) {
+            super(usage);
+        }
+    }
+
+    /** An options parser: throws {@link IllegalArgumentException} naming the bad option. */
+    interface Parser<O> {
+        O parse(String[] args);
+    }
+
+    /** A program run on its options. */
+    interface Program<O> {
+        void run(O options) throws Exception;
+    }
+
+    /**
+     * Parses {@code args} and runs the program, exiting the JVM with the status only when it is not
+     * 0 (so that {@code mvn exec:java} reports its success as usual).
+     *
+     * @param args the command line
+     * @param parser the program's options parser
+     * @param program the program
+     * @param <O> the type of the options
+     * @throws Exception if the program fails in another way than on its data or output
+     */
+    static <O> void main(String[] args, Parser<O> parser, Program<O> program) throws Exception {
+        int status = run(args, parser, program, System.out, System.err);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /**
+     * Parses {@code args} and runs the program.
+     *
+     * @return 0 after {@code --help} or a run that finished; 2 for bad options; 1 for a run that
+     *     failed with an {@link IOException} or an {@link IllegalArgumentException}
+     */
+    static <O> int run(
+            String[] args, Parser<O> parser, Program<O> program, PrintStream out, PrintStream err)
+            throws Exception {
+        O options;
+        try {
+            options = parser.parse(args);
+        } catch (HelpRequested e) {
+            out.println(e.getMessage());
+            return 0;
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return 2;
+        }
+        try {
+            program.run(options);
+            return 0;
+        } catch (IOException | IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dfbmodels.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The examples' exit statuses and where their messages go. */
+class CliTest {
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private Options ran;
+
+    private int run(Cli.Program<Options> program, String... args) throws Exception {
+        return Cli.run(
+                args,
+                Options::parse,
+                program,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String out() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void helpGoesToStandardOutputAndSucceeds() throws Exception {
+        for (String help : new String[] {"--help", "-h"}) {
+            out.reset();
+            assertEquals(0, run(o -> ran = o, "--epochs", "3", help));
+            assertEquals(Options.USAGE + System.lineSeparator(), out());
+            assertEquals("", err());
+            assertEquals(null, ran, "the program does not run");
+        }
+        // each program's parser asks for help the same way
+        assertEquals(
+                RobustnessOptions.USAGE,
+                assertThrows(Cli.HelpRequested.class, () -> RobustnessOptions.parse("-h"))
+                        .getMessage());
+        assertEquals(
+                PolygonsOptions.USAGE,
+                assertThrows(Cli.HelpRequested.class, () -> PolygonsOptions.parse("--help"))
+                        .getMessage());
+    }
+
+    @Test
+    void badOptionsExitWithTwoAndNameTheOption() throws Exception {
+        assertEquals(2, run(o -> ran = o, "--epochs", "zero"));
+        assertEquals(
+                "--epochs must be a positive integer, got zero" + System.lineSeparator(), err());
+        assertEquals("", out());
+        assertEquals(null, ran);
+    }
+
+    @Test
+    void aRunThatFailsOnItsDataExitsWithOneAndSaysWhy() throws Exception {
+        assertEquals(
+                1,
+                run(
+                        o -> {
+                            throw new IOException("no IDX files in " + o.dataDir);
+                        },
+                        "--data-dir",
+                        "nowhere"));
+        assertEquals("no IDX files in nowhere" + System.lineSeparator(), err());
+        // other failures are not hidden behind a status
+        IllegalStateException bug = new IllegalStateException("a bug");
+        assertSame(
+                bug,
+                assertThrows(
+                        IllegalStateException.class,
+                        () ->
+                                run(
+                                        o -> {
+                                            throw bug;
+                                        })));
+    }
+
+    @Test
+    void aRunThatFinishesSucceeds() throws Exception {
+        assertEquals(0, run(o -> ran = o, "--epochs", "3"));
+        assertEquals(3, ran.epochs);
+        assertEquals("", err());
+    }
+
+    @Test
+    void theProgramsReturnNormallyOnHelp() throws Exception {
+        // status 0 does not call System.exit, which would end this JVM (and mvn exec:java)
+        PrintStream stdout = System.out;
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            TrainMnist.main(new String[] {"--help"});
+            Robustness.main(new String[] {"--help"});
+            Polygons.main(new String[] {"--help"});
+        } finally {
+            System.setOut(stdout);
+        }
+        assertEquals(
+                String.join(
+                        System.lineSeparator(),
+                        Options.USAGE,
+                        RobustnessOptions.USAGE,
+                        PolygonsOptions.USAGE,
+                        ""),
+                out());
+    }
+}
