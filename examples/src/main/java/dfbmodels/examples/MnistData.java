@@ -176,6 +176,17 @@ final class MnistData {
     }
 
     /**
+     * The number of batches {@link #trainingSampler} gives per epoch.
+     *
+     * @param size the number of training images
+     * @param batchSize images per batch, at least 2
+     * @return the full batches, plus the last one unless it would hold a single image
+     */
+    static long stepsPerEpoch(long size, int batchSize) {
+        return size / batchSize + (size % batchSize > 1 ? 1 : 0);
+    }
+
+    /**
      * Checks once that the data set hands out images as the models expect them.
      *
      * @param dataset the data set's name, for the message

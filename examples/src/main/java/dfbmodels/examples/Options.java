@@ -28,6 +28,7 @@ public final class Options {
     String device = "cpu";
     long seed = 42;
     float learningRate = 1e-3f;
+    String lrSchedule = "constant";
 
     static final String USAGE =
             String.join(
@@ -45,6 +46,9 @@ public final class Options {
                     "                                 64 is torchvision's ResNet18 (default 16)",
                     "  --tau X                        state decay time constant (default 1)",
                     "  --lr X                         Adam learning rate (default 0.001)",
+                    "  --lr-schedule constant|cosine  constant --lr, or its cosine decay to 0 over",
+                    "                                 the run (torch's CosineAnnealingLR) (default",
+                    "                                 constant)",
                     "  --limit N                      train on the first N images only (N >= 2)",
                     "  --test-limit N                 evaluate on the first N test images only",
                     "  --max-eval-iterations N        test accuracy for T = 1..N (default 10)",
@@ -129,6 +133,13 @@ public final class Options {
                 break;
             case "--lr":
                 o.learningRate = positiveNumber(name, v);
+                break;
+            case "--lr-schedule":
+                if (!v.equals("cosine") && !v.equals("constant")) {
+                    throw new IllegalArgumentException(
+                            "--lr-schedule must be constant or cosine, got " + v);
+                }
+                o.lrSchedule = v;
                 break;
             case "--limit":
                 o.limit = atLeastTwo(name, v);

@@ -207,7 +207,7 @@ public final class Robustness {
             Model model, Options o, Device device, Shape input, RandomAccessDataset train)
             throws IOException, TranslateException {
         Engine.getInstance().setRandomSeed((int) o.seed);
-        try (Trainer trainer = model.newTrainer(TrainMnist.config(o, device))) {
+        try (Trainer trainer = model.newTrainer(TrainMnist.config(o, device, train.size()))) {
             trainer.setMetrics(new Metrics());
             // the parameters are initialised already: this keeps them
             trainer.initialize(input);

@@ -27,6 +27,7 @@ public final class RobustnessOptions {
                     "--fb-filters",
                     "--tau",
                     "--lr",
+                    "--lr-schedule",
                     "--device");
 
     /** The data, model and training options; {@code iterations} is the training T. */
@@ -58,6 +59,9 @@ public final class RobustnessOptions {
                     "  --fb-filters N                 feedback filters, a multiple of 8 (default 16)",
                     "  --tau X                        state decay time constant (default 1)",
                     "  --lr X                         Adam learning rate (default 0.001)",
+                    "  --lr-schedule constant|cosine  constant --lr, or its cosine decay to 0 over",
+                    "                                 the run (torch's CosineAnnealingLR) (default",
+                    "                                 constant)",
                     "  --output DIR                   robustness.csv, robustness.png, convergence.png",
                     "                                 (default build/robustness)",
                     "  --device cpu|gpu               (default cpu)",

@@ -126,7 +126,7 @@ public final class TrainMnist {
             RandomAccessDataset train = MnistData.load(o, manager, Dataset.Usage.TRAIN);
             RandomAccessDataset test = MnistData.load(o, manager, Dataset.Usage.TEST);
             Files.createDirectories(o.output);
-            DefaultTrainingConfig config = config(o, device);
+            DefaultTrainingConfig config = config(o, device, train.size());
             List<Float> trainLoss = new ArrayList<>();
             List<Float> trainAccuracy = new ArrayList<>();
             List<Float> testAccuracy = new ArrayList<>();
@@ -191,22 +191,50 @@ public final class TrainMnist {
     }
 
     /**
-     * The training configuration: softmax cross-entropy, Adam at {@code --lr}, accuracy, DJL's
-     * logging listeners.
+     * The training configuration: softmax cross-entropy, Adam at {@code --lr} with the {@code
+     * --lr-schedule}, accuracy, DJL's logging listeners.
      *
      * @param o the options
      * @param device the device
+     * @param trainSize the number of training images
      * @return the configuration
      */
-    static DefaultTrainingConfig config(Options o, Device device) {
+    static DefaultTrainingConfig config(Options o, Device device, long trainSize) {
         return new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss())
                 .optOptimizer(
                         Optimizer.adam()
-                                .optLearningRateTracker(Tracker.fixed(o.learningRate))
+                                .optLearningRateTracker(
+                                        learningRate(
+                                                o,
+                                                MnistData.stepsPerEpoch(trainSize, o.batchSize)
+                                                        * o.epochs))
                                 .build())
                 .addEvaluator(new Accuracy())
                 .optDevices(new Device[] {device})
                 .addTrainingListeners(TrainingListener.Defaults.logging());
+    }
+
+    /**
+     * The learning rate of every step: {@code --lr} throughout, or its cosine decay, as torch's
+     * {@code CosineAnnealingLR(T_max = steps)} stepped once per batch: update {@code k = 1 ..
+     * steps} (DJL's Adam counts from 1) gets {@code lr/2 · (1 + cos(π (k − 1) / steps))}, so the
+     * first gets {@code lr} and the last still moves the weights.
+     *
+     * @param o the options
+     * @param steps the number of optimiser steps of the run, at least 1
+     * @return the tracker
+     */
+    static Tracker learningRate(Options o, long steps) {
+        if (o.lrSchedule.equals("constant")) {
+            return Tracker.fixed(o.learningRate);
+        }
+        Tracker cosine =
+                Tracker.cosine()
+                        .setBaseValue(o.learningRate)
+                        .optFinalValue(0f)
+                        .setMaxUpdates((int) Math.min(Integer.MAX_VALUE, Math.max(1, steps)))
+                        .build();
+        return k -> cosine.getNewValue(Math.max(0, k - 1));
     }
 
     /**

@@ -150,6 +150,13 @@ class MnistDataTest {
         assertEquals(List.of(10), trainingBatches(10, 64));
         assertEquals(List.of(64, 64), trainingBatches(129, 64));
         assertEquals(List.of(2, 2), trainingBatches(5, 2));
+        // the learning-rate schedule's step count agrees with the sampler
+        for (int[] c : new int[][] {{65, 64}, {66, 64}, {64, 64}, {10, 64}, {129, 64}, {5, 2}}) {
+            assertEquals(
+                    trainingBatches(c[0], c[1]).size(),
+                    MnistData.stepsPerEpoch(c[0], c[1]),
+                    c[0] + " images in batches of " + c[1]);
+        }
     }
 
     @Test

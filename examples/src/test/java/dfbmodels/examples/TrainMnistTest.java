@@ -246,6 +246,11 @@ class TrainMnistTest {
                         },
                         new String[] {"--lr", "0", "--lr must be a positive number, got 0"},
                         new String[] {
+                            "--lr-schedule",
+                            "step",
+                            "--lr-schedule must be constant or cosine, got step"
+                        },
+                        new String[] {
                             "--stem", "tiny", "--stem must be cifar or imagenet, got tiny"
                         },
                         new String[] {"--width", "0", "--width must be a positive integer, got 0"},
