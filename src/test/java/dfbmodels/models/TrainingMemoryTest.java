@@ -16,13 +16,15 @@ import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 import ai.djl.training.optimizer.Optimizer;
+import dfbmodels.DeepSupervisionLoss;
 import dfbmodels.FeedbackBlock;
 import org.junit.jupiter.api.Test;
 
 /**
  * Training through DJL's {@link Trainer} keeps no array per step: the number of live arrays under
  * the model's manager is the same after 2 and after 6 steps (the training counterpart of {@code
- * FeedbackBlockTest.inferenceKeepsNoArraysPerStep}).
+ * FeedbackBlockTest.inferenceKeepsNoArraysPerStep}), for each model family: the ResNets,
+ * DeepLabV3+, the U-Net (with its per-step readouts and deep supervision) and the ViT.
  */
 class TrainingMemoryTest {
 
@@ -41,8 +43,8 @@ class TrainingMemoryTest {
                 int[] counts = new int[2];
                 for (int step = 1; step <= 6; step++) {
                     try (GradientCollector gc = trainer.newGradientCollector()) {
-                        NDArray pred = trainer.forward(new NDList(x)).head();
-                        NDArray l = trainer.getLoss().evaluate(new NDList(y), new NDList(pred));
+                        NDList pred = trainer.forward(new NDList(x));
+                        NDArray l = trainer.getLoss().evaluate(new NDList(y), pred);
                         gc.backward(l);
                         l.close();
                         pred.close();
@@ -93,6 +95,50 @@ class TrainingMemoryTest {
                         new Shape(2, 3, 64, 64),
                         new Shape(2, 1, 64, 64),
                         new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true));
+        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+    }
+
+    @Test
+    void unetWithDeepSupervisionTrainingKeepsNoArraysPerStep() {
+        FeedbackBlock block =
+                UNet.builder()
+                        .setNumClasses(2)
+                        .optEncoder(ResidualBlockType.BASIC, 1, 1, 1, 1)
+                        .optIterations(3)
+                        .optStepReadouts(true)
+                        .optAtol(0f)
+                        .build();
+        int[] counts =
+                liveArraysAfter(
+                        block,
+                        new Shape(2, 3, 32, 32),
+                        new Shape(2, 1, 32, 32),
+                        new DeepSupervisionLoss(
+                                new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true)));
+        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+    }
+
+    @Test
+    void vitTrainingKeepsNoArraysPerStep() {
+        FeedbackBlock block =
+                VisionTransformer.builder()
+                        .setNumClasses(2)
+                        .optInChannels(1)
+                        .optImageSize(28)
+                        .optPatchSize(VisionTransformer.SMALL_IMAGE_PATCH_SIZE)
+                        .optNumLayers(1)
+                        .optHiddenDim(32)
+                        .optNumHeads(2)
+                        .optMlpDim(64)
+                        .optIterations(3)
+                        .optAtol(0f)
+                        .build();
+        int[] counts =
+                liveArraysAfter(
+                        block,
+                        new Shape(2, 1, 28, 28),
+                        new Shape(2),
+                        Loss.softmaxCrossEntropyLoss());
         assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
     }
 }
