@@ -130,7 +130,8 @@ public final class RobustnessEvaluation {
             for (Batch batch : testSet.getData(manager)) {
                 try (Batch b = batch) {
                     if (progress != null && !started) {
-                        progress.reset("Robustness of " + name, Math.max(b.getProgressTotal(), 1));
+                        // the model's name alone: DJL's bar cuts labels past 12 characters
+                        progress.reset(name, Math.max(b.getProgressTotal(), 1));
                         progress.start(0);
                         started = true;
                     }

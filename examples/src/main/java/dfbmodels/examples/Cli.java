@@ -21,6 +21,22 @@ final class Cli {
         }
     }
 
+    /**
+     * The error for an option given last, without its value: unknown options are called unknown
+     * (not "needs a value").
+     *
+     * @param name the last argument
+     * @param usage the program's usage, one option per line as {@code " --name VALUE text"}
+     * @return the exception to throw, its message followed by the usage
+     */
+    static IllegalArgumentException missingValue(String name, String usage) {
+        boolean known = usage.lines().anyMatch(line -> line.startsWith("  " + name + " "));
+        return new IllegalArgumentException(
+                (known ? "option " + name + " needs a value" : "unknown option " + name)
+                        + "\n"
+                        + usage);
+    }
+
     /** An options parser: throws {@link IllegalArgumentException} naming the bad option. */
     interface Parser<O> {
         O parse(String[] args);

@@ -75,7 +75,7 @@ public final class Options {
                 throw new Cli.HelpRequested(USAGE);
             }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + name + " needs a value\n" + USAGE);
+                throw Cli.missingValue(name, USAGE);
             }
             if (!o.set(name, args[++i])) {
                 throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);

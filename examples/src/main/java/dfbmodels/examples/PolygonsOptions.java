@@ -70,7 +70,7 @@ public final class PolygonsOptions {
                 throw new Cli.HelpRequested(USAGE);
             }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + name + " needs a value\n" + USAGE);
+                throw Cli.missingValue(name, USAGE);
             }
             String v = args[++i];
             switch (name) {

@@ -44,8 +44,29 @@ public final class QuickStart {
     public static void main(String[] args) throws Exception {
         Path dir = Paths.get(args.length > 0 ? args[0] : "/usr/share/datasets/fashion-mnist");
         int n = args.length > 1 ? imageCount(args[1]) : 60000;
-        TrainingResult r = train(dir, n, Paths.get("build", "quickstart"));
-        System.out.println(r);
+        checkFolder(dir);
+        Path out = Paths.get("build", "quickstart");
+        TrainingResult r = train(dir, n, out);
+        System.out.printf(
+                "epoch %d: train loss %.4f, train accuracy %.4f; parameters in %s%n",
+                r.getEpoch(), r.getTrainLoss(), r.getTrainEvaluation("Accuracy"), out);
+    }
+
+    /** The snippet reads the two gzip-compressed training files; say so before training starts. */
+    static void checkFolder(Path dir) {
+        for (String name :
+                new String[] {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"}) {
+            if (!Files.isRegularFile(dir.resolve(name))) {
+                throw new IllegalArgumentException(
+                        "IDX folder (first argument) "
+                                + dir
+                                + " has no "
+                                + name
+                                + ": QuickStart reads the gzip-compressed files"
+                                + " train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"
+                                + " (TrainMnist --data-dir also reads uncompressed ones)");
+            }
+        }
     }
 
     /** The number of training images: at least one batch of 64, at most the 60,000 there are. */

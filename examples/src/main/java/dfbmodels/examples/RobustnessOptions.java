@@ -89,7 +89,7 @@ public final class RobustnessOptions {
                 throw new Cli.HelpRequested(USAGE);
             }
             if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("option " + name + " needs a value\n" + USAGE);
+                throw Cli.missingValue(name, USAGE);
             }
             String v = args[++i];
             switch (name) {

@@ -100,9 +100,15 @@ public final class TrainMnist {
                 options -> {
                     Result r = run(options);
                     System.out.printf(
-                            "test accuracy %.4f (T=%d) after %.0f s of training; parameters in %s;"
-                                    + " chart %s%n",
-                            r.testAccuracy, options.iterations, r.trainSeconds, r.output, r.chart);
+                            "test accuracy %.4f (T=%d; Adam %s, %s schedule) after %.0f s of"
+                                    + " training; parameters in %s; chart %s%n",
+                            r.testAccuracy,
+                            options.iterations,
+                            options.learningRate,
+                            options.lrSchedule,
+                            r.trainSeconds,
+                            r.output,
+                            r.chart);
                 });
     }
 

@@ -64,6 +64,39 @@ class CliTest {
     }
 
     @Test
+    void anOptionGivenLastWithoutAValueIsNamedForWhatItIs() {
+        String[][] known = {{"--epochs", Options.USAGE}, {"--sigmas", RobustnessOptions.USAGE}};
+        for (String[] c : known) {
+            assertEquals(
+                    "option " + c[0] + " needs a value\n" + c[1],
+                    Cli.missingValue(c[0], c[1]).getMessage());
+        }
+        assertEquals(
+                "unknown option --bogus\n" + Options.USAGE,
+                assertThrows(IllegalArgumentException.class, () -> Options.parse("--bogus"))
+                        .getMessage());
+        assertEquals(
+                "unknown option --bogus\n" + RobustnessOptions.USAGE,
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> RobustnessOptions.parse("--bogus"))
+                        .getMessage());
+        assertEquals(
+                "unknown option --bogus\n" + PolygonsOptions.USAGE,
+                assertThrows(IllegalArgumentException.class, () -> PolygonsOptions.parse("--bogus"))
+                        .getMessage());
+        assertEquals(
+                "option --steps needs a value\n" + PolygonsOptions.USAGE,
+                assertThrows(IllegalArgumentException.class, () -> PolygonsOptions.parse("--steps"))
+                        .getMessage());
+        // a prefix of an option is not that option
+        assertEquals(
+                "unknown option --epoch\n" + Options.USAGE,
+                assertThrows(IllegalArgumentException.class, () -> Options.parse("--epoch"))
+                        .getMessage());
+    }
+
+    @Test
     void aRunThatFailsOnItsDataExitsWithOneAndSaysWhy() throws Exception {
         assertEquals(
                 1,

@@ -119,4 +119,22 @@ class QuickStartTest {
                     e.getMessage());
         }
     }
+
+    @Test
+    void aFolderWithoutTheGzipFilesIsNamed() throws Exception {
+        QuickStart.checkFolder(RealData.fashion());
+        Path uncompressed = tmp.resolve("mnist");
+        java.nio.file.Files.createDirectories(uncompressed);
+        java.nio.file.Files.createFile(uncompressed.resolve("train-images-idx3-ubyte"));
+        IllegalArgumentException e =
+                assertThrows(
+                        IllegalArgumentException.class, () -> QuickStart.checkFolder(uncompressed));
+        assertEquals(
+                "IDX folder (first argument) "
+                        + uncompressed
+                        + " has no train-images-idx3-ubyte.gz: QuickStart reads the gzip-compressed"
+                        + " files train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"
+                        + " (TrainMnist --data-dir also reads uncompressed ones)",
+                e.getMessage());
+    }
 }
