@@ -28,6 +28,12 @@ import org.junit.jupiter.api.Test;
  */
 class TrainingMemoryTest {
 
+    private static void assertNoArraysPerStep(
+            FeedbackBlock block, Shape input, Shape labels, Loss loss) {
+        int[] counts = liveArraysAfter(block, input, labels, loss);
+        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+    }
+
     private static int[] liveArraysAfter(
             FeedbackBlock block, Shape input, Shape labels, Loss loss) {
         Engine.getInstance().setRandomSeed(3);
@@ -71,13 +77,8 @@ class TrainingMemoryTest {
                         .optIterations(4)
                         .optAtol(0f)
                         .build();
-        int[] counts =
-                liveArraysAfter(
-                        block,
-                        new Shape(2, 3, 32, 32),
-                        new Shape(2),
-                        Loss.softmaxCrossEntropyLoss());
-        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+        assertNoArraysPerStep(
+                block, new Shape(2, 3, 32, 32), new Shape(2), Loss.softmaxCrossEntropyLoss());
     }
 
     @Test
@@ -89,13 +90,11 @@ class TrainingMemoryTest {
                         .optIterations(2)
                         .optAtol(0f)
                         .build();
-        int[] counts =
-                liveArraysAfter(
-                        block,
-                        new Shape(2, 3, 64, 64),
-                        new Shape(2, 1, 64, 64),
-                        new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true));
-        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+        assertNoArraysPerStep(
+                block,
+                new Shape(2, 3, 64, 64),
+                new Shape(2, 1, 64, 64),
+                new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true));
     }
 
     @Test
@@ -108,14 +107,11 @@ class TrainingMemoryTest {
                         .optStepReadouts(true)
                         .optAtol(0f)
                         .build();
-        int[] counts =
-                liveArraysAfter(
-                        block,
-                        new Shape(2, 3, 32, 32),
-                        new Shape(2, 1, 32, 32),
-                        new DeepSupervisionLoss(
-                                new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true)));
-        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+        assertNoArraysPerStep(
+                block,
+                new Shape(2, 3, 32, 32),
+                new Shape(2, 1, 32, 32),
+                new DeepSupervisionLoss(new SoftmaxCrossEntropyLoss("loss", 1, 1, true, true)));
     }
 
     @Test
@@ -133,12 +129,7 @@ class TrainingMemoryTest {
                         .optIterations(3)
                         .optAtol(0f)
                         .build();
-        int[] counts =
-                liveArraysAfter(
-                        block,
-                        new Shape(2, 1, 28, 28),
-                        new Shape(2),
-                        Loss.softmaxCrossEntropyLoss());
-        assertEquals(counts[0], counts[1], "live arrays after 2 and after 6 training steps");
+        assertNoArraysPerStep(
+                block, new Shape(2, 1, 28, 28), new Shape(2), Loss.softmaxCrossEntropyLoss());
     }
 }
