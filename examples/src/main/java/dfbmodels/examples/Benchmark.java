@@ -99,8 +99,14 @@ public final class Benchmark {
             Config c = new Config();
             for (int i = 0; i < args.length; i += 2) {
                 if (i + 1 == args.length) {
+                    // every option in USAGE is followed by its value's placeholder and a space
+                    boolean known = args[i].startsWith("--") && USAGE.contains(args[i] + " ");
                     throw new IllegalArgumentException(
-                            "option " + args[i] + " needs a value; " + USAGE);
+                            (known
+                                            ? "option " + args[i] + " needs a value"
+                                            : "unknown option " + args[i])
+                                    + "; "
+                                    + USAGE);
                 }
                 String v = args[i + 1];
                 switch (args[i]) {

@@ -147,5 +147,14 @@ class BenchmarkTest {
                         IllegalArgumentException.class,
                         () -> Benchmark.Config.parse(new String[] {"--model"}));
         assertEquals("option --model needs a value; " + Benchmark.Config.USAGE, e.getMessage());
+        // an unknown option given last is called unknown, as in the other examples (Cli)
+        for (String bad : new String[] {"--bogus", "--mod", "model"}) {
+            assertEquals(
+                    "unknown option " + bad + "; " + Benchmark.Config.USAGE,
+                    assertThrows(
+                                    IllegalArgumentException.class,
+                                    () -> Benchmark.Config.parse(new String[] {bad}))
+                            .getMessage());
+        }
     }
 }
