@@ -24,13 +24,6 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dfbmodels.FeedbackBlock;
-import dfbmodels.models.DeepLabV3Plus;
-import dfbmodels.models.FeedbackModelBuilder;
-import dfbmodels.models.ResNet18;
-import dfbmodels.models.ResNet34;
-import dfbmodels.models.ResNet50;
-import dfbmodels.models.UNet;
-import dfbmodels.models.VisionTransformer;
 import dfbmodels.state.QrDecomposition;
 import dfbmodels.state.StateExpDecay;
 import dfbmodels.state.StateOperator;
@@ -68,180 +61,30 @@ public final class Benchmark {
 
     private Benchmark() {}
 
-    static final class Config {
-        /** The options, as {@code --help} prints them. */
-        static final String USAGE =
-                "options: --model resnet18|resnet34|resnet50|deeplabv3plus|unet|vit-tiny|vit-small,"
-                        + " --size N | --height N --width N, --batch N, --device cpu|gpu,"
-                        + " --iterations 1,5,..., --warmup N, --repeats N, --fb-filters N,"
-                        + " --classes N, --profile true|false, --uniform-shortcut true|false,"
-                        + " --help";
-
-        static final String[] MODELS = {
-            "resnet18", "resnet34", "resnet50", "deeplabv3plus", "unet", "vit-tiny", "vit-small"
-        };
-
-        String model = "resnet18";
-        int height = 32;
-        int width = 32;
-        int batch = 32;
-        String device = "cpu";
-        int[] iterations = {1, 5};
-        int warmup = 2;
-        int repeats = 5;
-        int fb = -1;
-        int classes = 10;
-        boolean profile;
-        boolean uniformShortcut = true;
-        String child;
-
-        static Config parse(String[] args) {
-            Config c = new Config();
-            for (int i = 0; i < args.length; i += 2) {
-                if (i + 1 == args.length) {
-                    // every option in USAGE is followed by its value's placeholder and a space
-                    boolean known = args[i].startsWith("--") && USAGE.contains(args[i] + " ");
-                    throw new IllegalArgumentException(
-                            (known
-                                            ? "option " + args[i] + " needs a value"
-                                            : "unknown option " + args[i])
-                                    + "; "
-                                    + USAGE);
-                }
-                String v = args[i + 1];
-                switch (args[i]) {
-                    case "--model":
-                        c.model = v;
-                        break;
-                    case "--size":
-                        c.height = Integer.parseInt(v);
-                        c.width = c.height;
-                        break;
-                    case "--height":
-                        c.height = Integer.parseInt(v);
-                        break;
-                    case "--width":
-                        c.width = Integer.parseInt(v);
-                        break;
-                    case "--batch":
-                        c.batch = Integer.parseInt(v);
-                        break;
-                    case "--device":
-                        c.device = v;
-                        break;
-                    case "--iterations":
-                        c.iterations =
-                                Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray();
-                        break;
-                    case "--warmup":
-                        c.warmup = Integer.parseInt(v);
-                        break;
-                    case "--repeats":
-                        c.repeats = Integer.parseInt(v);
-                        break;
-                    case "--fb-filters":
-                        c.fb = Integer.parseInt(v);
-                        break;
-                    case "--classes":
-                        c.classes = Integer.parseInt(v);
-                        break;
-                    case "--profile":
-                        c.profile = Boolean.parseBoolean(v);
-                        break;
-                    case "--uniform-shortcut":
-                        c.uniformShortcut = Boolean.parseBoolean(v);
-                        break;
-                    case "--child":
-                        c.child = v;
-                        break;
-                    default:
-                        throw new IllegalArgumentException(
-                                "unknown option " + args[i] + "; " + USAGE);
-                }
-            }
-            if (!Arrays.asList(MODELS).contains(c.model)) {
-                throw new IllegalArgumentException(
-                        "--model must be one of " + String.join(", ", MODELS) + ", got " + c.model);
-            }
-            if (c.warmup < 0 || c.repeats < 1) {
-                throw new IllegalArgumentException(
-                        "--warmup must be at least 0 and --repeats at least 1, got --warmup "
-                                + c.warmup
-                                + " --repeats "
-                                + c.repeats);
-            }
-            return c;
-        }
-
-        boolean segmentation() {
-            return model.equals("deeplabv3plus") || model.equals("unet");
-        }
-
-        FeedbackBlock build(int t) {
-            FeedbackModelBuilder<?> builder;
-            switch (model) {
-                case "resnet18":
-                    builder = ResNet18.builder();
-                    break;
-                case "resnet34":
-                    builder = ResNet34.builder();
-                    break;
-                case "resnet50":
-                    builder = ResNet50.builder();
-                    break;
-                case "deeplabv3plus":
-                    builder = DeepLabV3Plus.builder();
-                    break;
-                case "unet":
-                    builder = UNet.builder();
-                    break;
-                case "vit-tiny":
-                case "vit-small":
-                    // image size = the input's; patch 16 from 224x224 up, 4 below
-                    builder =
-                            (model.equals("vit-tiny")
-                                            ? VisionTransformer.tiny()
-                                            : VisionTransformer.small())
-                                    .optImageSize(height)
-                                    .optPatchSize(
-                                            height >= 224
-                                                    ? VisionTransformer.PATCH_SIZE
-                                                    : VisionTransformer.SMALL_IMAGE_PATCH_SIZE);
-                    break;
-                default:
-                    throw new IllegalArgumentException(
-                            "--model must be one of "
-                                    + String.join(", ", MODELS)
-                                    + ", got "
-                                    + model);
-            }
-            if (fb > 0) {
-                builder.optFbFilters(fb);
-            }
-            return builder.setNumClasses(classes)
-                    .optIterations(t)
-                    .optAtol(0f)
-                    .optUniformShortcut(uniformShortcut)
-                    .build();
-        }
-    }
-
     /**
-     * Runs the benchmark.
+     * Runs the benchmark, in the examples' command-line frame ({@link Cli}).
      *
-     * @param args see the class documentation
+     * @param args see {@link BenchmarkOptions#USAGE}
      * @throws Exception if a measurement fails
      */
     public static void main(String[] args) throws Exception {
-        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
-            System.out.println(Config.USAGE);
-            return;
-        }
-        Config c = Config.parse(args);
+        Cli.main(args, BenchmarkOptions::parse, c -> run(args, c));
+    }
+
+    /**
+     * Prints the table (or, in a child JVM, makes one measurement).
+     *
+     * @param args the command line, passed on to the child JVMs
+     * @param c the options it gives
+     * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
+     * @throws Exception if a measurement fails
+     */
+    static void run(String[] args, BenchmarkOptions c) throws Exception {
         if (c.child != null) {
             child(c);
             return;
         }
+        TrainMnist.device(c.device);
         System.out.printf(
                 Locale.ROOT,
                 "%s, input %dx%d, batch %d, device %s, uniform shortcut %s, DJL %s, LibTorch %s,"
@@ -338,7 +181,7 @@ public final class Benchmark {
      * @param m the measurement: {@code ms}, {@code min}, {@code max}
      * @return the warning, or nothing
      */
-    static List<String> spread(Config c, String what, Map<String, String> m) {
+    static List<String> spread(BenchmarkOptions c, String what, Map<String, String> m) {
         double min = Double.parseDouble(m.get("min"));
         double max = Double.parseDouble(m.get("max"));
         if (max <= SPREAD_LIMIT * min) {
@@ -446,11 +289,11 @@ public final class Benchmark {
         return System.getProperty("java.class.path");
     }
 
-    private static void child(Config c) throws IOException {
+    private static void child(BenchmarkOptions c) throws IOException {
         String[] kind = c.child.split(":");
         int t = Integer.parseInt(kind[1]);
         Engine.getInstance().setRandomSeed(0);
-        Device device = c.device.equals("gpu") ? Device.gpu() : Device.cpu();
+        Device device = TrainMnist.device(c.device);
         FeedbackBlock model = c.build(t);
         Block block = kind[0].startsWith("backbone") ? new Backbone(model) : model;
         Shape in = new Shape(c.batch, 3, c.height, c.width);
@@ -531,14 +374,14 @@ public final class Benchmark {
         }
     }
 
-    private static double median(Config c, Runnable r) {
+    private static double median(BenchmarkOptions c, Runnable r) {
         return timed(c, r)[1];
     }
 
     /**
      * Milliseconds of {@code --repeats} runs after {@code --warmup} untimed ones: min, median, max.
      */
-    private static double[] timed(Config c, Runnable r) {
+    private static double[] timed(BenchmarkOptions c, Runnable r) {
         for (int i = 0; i < c.warmup; i++) {
             r.run();
         }
@@ -558,7 +401,7 @@ public final class Benchmark {
     }
 
     private static void share(
-            Config c,
+            BenchmarkOptions c,
             FeedbackBlock model,
             Trainer trainer,
             NDArray x,
@@ -626,7 +469,8 @@ public final class Benchmark {
         }
     }
 
-    private static void profile(Config c, Trainer trainer, NDArray x, NDArray y, StringBuilder out)
+    private static void profile(
+            BenchmarkOptions c, Trainer trainer, NDArray x, NDArray y, StringBuilder out)
             throws IOException {
         for (int i = 0; i < c.warmup; i++) {
             trainStep(trainer, x, y);

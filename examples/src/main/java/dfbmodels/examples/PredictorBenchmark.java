@@ -41,23 +41,30 @@ public final class PredictorBenchmark {
     private PredictorBenchmark() {}
 
     /**
-     * Runs the measurement.
+     * Runs the measurement, in the examples' command-line frame ({@link Cli}): a bad option or a
+     * segmentation model (this measures classifiers) exits with status 2, naming it.
      *
      * @param args see the class documentation
      * @throws java.io.IOException if {@code /proc/self/status} cannot be read
      * @throws TranslateException if a prediction fails
-     * @throws ai.djl.MalformedModelException never (the model is built, not loaded)
-     * @throws IllegalArgumentException for a bad option (named in the message), or a segmentation
-     *     model (this measures classifiers)
      */
     public static void main(String[] args) throws Exception {
-        Benchmark.Config c = Benchmark.Config.parse(args);
+        Cli.main(args, PredictorBenchmark::parse, PredictorBenchmark::run);
+    }
+
+    /** {@link BenchmarkOptions}, for a classifier. */
+    static BenchmarkOptions parse(String... args) {
+        BenchmarkOptions c = BenchmarkOptions.parse(args);
         if (c.segmentation()) {
             throw new IllegalArgumentException(
                     "--model must be a classifier for the Predictor benchmark (resnet18, resnet34,"
                             + " resnet50, vit-tiny, vit-small), got "
                             + c.model);
         }
+        return c;
+    }
+
+    private static void run(BenchmarkOptions c) throws Exception {
         Engine.getInstance().setRandomSeed(0);
         int t = c.iterations[0];
         FeedbackBlock block = c.build(t);

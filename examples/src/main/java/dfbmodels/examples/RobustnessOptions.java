@@ -134,7 +134,7 @@ public final class RobustnessOptions {
         return out;
     }
 
-    private static int[] iterations(String v) {
+    static int[] iterations(String v) {
         String[] parts = v.split(",", -1);
         int[] out = new int[parts.length];
         for (int i = 0; i < parts.length; i++) {

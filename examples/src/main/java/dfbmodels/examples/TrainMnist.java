@@ -188,12 +188,23 @@ public final class TrainMnist {
      * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
      */
     static Device device(Options o) {
-        if (o.device.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
+        return device(o.device);
+    }
+
+    /**
+     * The device a {@code --device} value names.
+     *
+     * @param name {@code cpu} or {@code gpu}
+     * @return the device
+     * @throws IllegalArgumentException for {@code gpu} where LibTorch sees no GPU
+     */
+    static Device device(String name) {
+        if (name.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
             throw new IllegalArgumentException(
                     "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
                             + " LibTorch); use --device cpu");
         }
-        return o.device.equals("gpu") ? Device.gpu() : Device.cpu();
+        return name.equals("gpu") ? Device.gpu() : Device.cpu();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dfbmodels.examples;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,8 +38,7 @@ class BenchmarkTest {
 
     @Test
     void aSpreadOfTimedRunsIsWarnedAbout() {
-        Benchmark.Config c =
-                Benchmark.Config.parse(new String[] {"--warmup", "1", "--repeats", "2"});
+        BenchmarkOptions c = BenchmarkOptions.parse("--warmup", "1", "--repeats", "2");
         // what the issue saw: 224 ms in the table, a first timed step still cold
         Map<String, String> cold = Map.of("ms", "3614.4", "min", "224.0", "max", "3614.4");
         assertEquals(
@@ -52,14 +52,31 @@ class BenchmarkTest {
     }
 
     @Test
-    void badCountsAreExplained() {
-        IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () -> Benchmark.Config.parse(new String[] {"--repeats", "0"}));
-        assertEquals(
-                "--warmup must be at least 0 and --repeats at least 1, got --warmup 2 --repeats 0",
-                e.getMessage());
+    void badValuesAreNamedWithWhatIsValid() {
+        String[][] cases = {
+            {"--repeats", "0", "--repeats must be a positive integer, got 0"},
+            {"--warmup", "-1", "--warmup must be an integer of at least 0, got -1"},
+            {"--batch", "abc", "--batch must be a positive integer, got abc"},
+            {"--size", "0", "--size must be a positive integer, got 0"},
+            {"--profile", "ture", "--profile must be true or false, got ture"},
+            {"--device", "cuda", "--device must be cpu or gpu, got cuda"},
+            {
+                "--iterations",
+                "1,x",
+                "--iterations must be a comma-separated list of integers in 1..100, got 1,x (x)"
+            },
+        };
+        for (String[] c : cases) {
+            assertEquals(
+                    c[2],
+                    assertThrows(
+                                    IllegalArgumentException.class,
+                                    () -> BenchmarkOptions.parse(c[0], c[1]))
+                            .getMessage());
+        }
+        BenchmarkOptions c = BenchmarkOptions.parse("--warmup", "0", "--iterations", "5,1,5");
+        assertEquals(0, c.warmup);
+        assertArrayEquals(new int[] {1, 5}, c.iterations);
     }
 
     /** Runs the benchmark's main (which starts one JVM per measurement) and returns its output. */
@@ -128,7 +145,7 @@ class BenchmarkTest {
         IllegalArgumentException e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () -> Benchmark.Config.parse(new String[] {"--model", "vit"}));
+                        () -> BenchmarkOptions.parse("--model", "vit"));
         assertEquals(
                 "--model must be one of resnet18, resnet34, resnet50, deeplabv3plus, unet, vit-tiny,"
                         + " vit-small, got vit",
@@ -137,23 +154,21 @@ class BenchmarkTest {
 
     @Test
     void helpPrintsTheOptionsAndAMissingValueIsNamed() throws Exception {
-        String usage = run("--help").trim();
-        assertEquals(Benchmark.Config.USAGE, usage);
-        for (String model : Benchmark.Config.MODELS) {
-            assertTrue(usage.contains(model), model);
+        assertEquals(BenchmarkOptions.USAGE, run("--help").trim());
+        for (String model : BenchmarkOptions.MODELS) {
+            assertTrue(BenchmarkOptions.USAGE.contains(model), model);
         }
-        IllegalArgumentException e =
+        assertEquals(
+                "option --model needs a value\n" + BenchmarkOptions.USAGE,
                 assertThrows(
-                        IllegalArgumentException.class,
-                        () -> Benchmark.Config.parse(new String[] {"--model"}));
-        assertEquals("option --model needs a value; " + Benchmark.Config.USAGE, e.getMessage());
-        // an unknown option given last is called unknown, as in the other examples (Cli)
-        for (String bad : new String[] {"--bogus", "--mod", "model"}) {
+                                IllegalArgumentException.class,
+                                () -> BenchmarkOptions.parse("--model"))
+                        .getMessage());
+        // an unknown option is called unknown, given last or not, as in the other examples (Cli)
+        for (String[] bad : new String[][] {{"--bogus"}, {"--mod"}, {"model"}, {"--bogus", "1"}}) {
             assertEquals(
-                    "unknown option " + bad + "; " + Benchmark.Config.USAGE,
-                    assertThrows(
-                                    IllegalArgumentException.class,
-                                    () -> Benchmark.Config.parse(new String[] {bad}))
+                    "unknown option " + bad[0] + "\n" + BenchmarkOptions.USAGE,
+                    assertThrows(IllegalArgumentException.class, () -> BenchmarkOptions.parse(bad))
                             .getMessage());
         }
     }

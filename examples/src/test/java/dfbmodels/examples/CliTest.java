@@ -52,6 +52,10 @@ class CliTest {
                 PolygonsOptions.USAGE,
                 assertThrows(Cli.HelpRequested.class, () -> PolygonsOptions.parse("--help"))
                         .getMessage());
+        assertEquals(
+                BenchmarkOptions.USAGE,
+                assertThrows(Cli.HelpRequested.class, () -> PredictorBenchmark.parse("--help"))
+                        .getMessage());
     }
 
     @Test
@@ -136,6 +140,8 @@ class CliTest {
             TrainMnist.main(new String[] {"--help"});
             Robustness.main(new String[] {"--help"});
             Polygons.main(new String[] {"--help"});
+            Benchmark.main(new String[] {"--help"});
+            PredictorBenchmark.main(new String[] {"-h"});
         } finally {
             System.setOut(stdout);
         }
@@ -145,6 +151,8 @@ class CliTest {
                         Options.USAGE,
                         RobustnessOptions.USAGE,
                         PolygonsOptions.USAGE,
+                        BenchmarkOptions.USAGE,
+                        BenchmarkOptions.USAGE,
                         ""),
                 out());
     }

@@ -71,7 +71,10 @@ class PredictorBenchmarkTest {
         IllegalArgumentException e =
                 assertThrows(
                         IllegalArgumentException.class,
-                        () -> PredictorBenchmark.main(new String[] {"--model", "deeplabv3plus"}));
-        assertTrue(e.getMessage().contains("got deeplabv3plus"), e.getMessage());
+                        () -> PredictorBenchmark.parse("--model", "deeplabv3plus"));
+        assertEquals(
+                "--model must be a classifier for the Predictor benchmark (resnet18, resnet34,"
+                        + " resnet50, vit-tiny, vit-small), got deeplabv3plus",
+                e.getMessage());
     }
 }

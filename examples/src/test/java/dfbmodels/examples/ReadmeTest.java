@@ -62,6 +62,9 @@ class ReadmeTest {
         assertTrue(
                 text.contains("```\n" + RobustnessOptions.USAGE + "\n```"),
                 "examples/README.md must show Robustness --help's text verbatim");
+        assertTrue(
+                text.contains("```\n" + BenchmarkOptions.USAGE + "\n```"),
+                "examples/README.md must show Benchmark --help's text verbatim");
     }
 
     @Test

@@ -1,0 +1,218 @@
+package dfbmodels.examples;
+
+import dfbmodels.FeedbackBlock;
+import dfbmodels.models.DeepLabV3Plus;
+import dfbmodels.models.FeedbackModelBuilder;
+import dfbmodels.models.ResNet18;
+import dfbmodels.models.ResNet34;
+import dfbmodels.models.ResNet50;
+import dfbmodels.models.UNet;
+import dfbmodels.models.VisionTransformer;
+import java.util.List;
+
+/**
+ * Command-line options of {@link Benchmark} and {@link PredictorBenchmark}; {@link #USAGE} is what
+ * {@code --help} prints (the examples' README shows it verbatim, a test keeps them equal).
+ */
+final class BenchmarkOptions {
+
+    static final List<String> MODELS =
+            List.of(
+                    "resnet18",
+                    "resnet34",
+                    "resnet50",
+                    "deeplabv3plus",
+                    "unet",
+                    "vit-tiny",
+                    "vit-small");
+
+    static final String USAGE =
+            String.join(
+                    "\n",
+                    "Usage: Benchmark [options]",
+                    "  --model NAME                   resnet18|resnet34|resnet50|deeplabv3plus|unet|",
+                    "                                 vit-tiny|vit-small (default resnet18)",
+                    "  --size N                       input height and width (default 32)",
+                    "  --height N                     input height (default 32)",
+                    "  --width N                      input width (default 32)",
+                    "  --batch N                      batch size (default 32)",
+                    "  --device cpu|gpu               (default cpu)",
+                    "  --iterations T,...             feedback iterations to measure (default 1,5)",
+                    "  --warmup N                     untimed runs first, N >= 0 (default 2)",
+                    "  --repeats N                    timed runs, whose median is reported",
+                    "                                 (default 5)",
+                    "  --fb-filters N                 feedback filters (default: the model's)",
+                    "  --classes N                    classes (default 10)",
+                    "  --profile true|false           also compare wall time with LibTorch's",
+                    "                                 operator time (default false)",
+                    "  --uniform-shortcut true|false  the state operator's uniform shortcut",
+                    "                                 (default true)");
+
+    String model = "resnet18";
+    int height = 32;
+    int width = 32;
+    int batch = 32;
+    String device = "cpu";
+    int[] iterations = {1, 5};
+    int warmup = 2;
+    int repeats = 5;
+    int fb = -1;
+    int classes = 10;
+    boolean profile;
+    boolean uniformShortcut = true;
+
+    /** Which measurement a child JVM makes, e.g. {@code train:5}; set by {@link Benchmark}. */
+    String child;
+
+    /**
+     * Parses command-line arguments.
+     *
+     * @param args the arguments
+     * @return the options
+     * @throws Cli.HelpRequested for {@code --help} or {@code -h}
+     * @throws IllegalArgumentException naming the bad option, its value and what is valid
+     */
+    static BenchmarkOptions parse(String... args) {
+        BenchmarkOptions c = new BenchmarkOptions();
+        for (int i = 0; i < args.length; i++) {
+            String name = args[i];
+            if ("--help".equals(name) || "-h".equals(name)) {
+                throw new Cli.HelpRequested(USAGE);
+            }
+            if (i + 1 >= args.length) {
+                throw Cli.missingValue(name, USAGE);
+            }
+            String v = args[++i];
+            switch (name) {
+                case "--model":
+                    if (!MODELS.contains(v)) {
+                        throw new IllegalArgumentException(
+                                "--model must be one of "
+                                        + String.join(", ", MODELS)
+                                        + ", got "
+                                        + v);
+                    }
+                    c.model = v;
+                    break;
+                case "--size":
+                    c.height = Options.positive(name, v);
+                    c.width = c.height;
+                    break;
+                case "--height":
+                    c.height = Options.positive(name, v);
+                    break;
+                case "--width":
+                    c.width = Options.positive(name, v);
+                    break;
+                case "--batch":
+                    c.batch = Options.positive(name, v);
+                    break;
+                case "--device":
+                    if (!v.equals("cpu") && !v.equals("gpu")) {
+                        throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
+                    }
+                    c.device = v;
+                    break;
+                case "--iterations":
+                    c.iterations = RobustnessOptions.iterations(v);
+                    break;
+                case "--warmup":
+                    c.warmup = nonNegative(name, v);
+                    break;
+                case "--repeats":
+                    c.repeats = Options.positive(name, v);
+                    break;
+                case "--fb-filters":
+                    c.fb = Options.positive(name, v);
+                    break;
+                case "--classes":
+                    c.classes = Options.positive(name, v);
+                    break;
+                case "--profile":
+                    c.profile = bool(name, v);
+                    break;
+                case "--uniform-shortcut":
+                    c.uniformShortcut = bool(name, v);
+                    break;
+                case "--child":
+                    c.child = v;
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
+            }
+        }
+        return c;
+    }
+
+    private static int nonNegative(String name, String value) {
+        int n;
+        try {
+            n = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 0) {
+            throw new IllegalArgumentException(
+                    name + " must be an integer of at least 0, got " + value);
+        }
+        return n;
+    }
+
+    /** Unlike {@link Boolean#parseBoolean}, a typo ({@code --profile ture}) is not "false". */
+    private static boolean bool(String name, String value) {
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new IllegalArgumentException(name + " must be true or false, got " + value);
+        }
+        return value.equals("true");
+    }
+
+    boolean segmentation() {
+        return model.equals("deeplabv3plus") || model.equals("unet");
+    }
+
+    /**
+     * The model these options describe, with early stop off so that every step is timed.
+     *
+     * @param t the feedback iterations
+     * @return the model, uninitialised
+     */
+    FeedbackBlock build(int t) {
+        FeedbackModelBuilder<?> builder;
+        switch (model) {
+            case "resnet18":
+                builder = ResNet18.builder();
+                break;
+            case "resnet34":
+                builder = ResNet34.builder();
+                break;
+            case "resnet50":
+                builder = ResNet50.builder();
+                break;
+            case "deeplabv3plus":
+                builder = DeepLabV3Plus.builder();
+                break;
+            case "unet":
+                builder = UNet.builder();
+                break;
+            default:
+                // image size = the input's; patch 16 from 224x224 up, 4 below
+                builder =
+                        (model.equals("vit-tiny")
+                                        ? VisionTransformer.tiny()
+                                        : VisionTransformer.small())
+                                .optImageSize(height)
+                                .optPatchSize(
+                                        height >= 224
+                                                ? VisionTransformer.PATCH_SIZE
+                                                : VisionTransformer.SMALL_IMAGE_PATCH_SIZE);
+        }
+        if (fb > 0) {
+            builder.optFbFilters(fb);
+        }
+        return builder.setNumClasses(classes)
+                .optIterations(t)
+                .optAtol(0f)
+                .optUniformShortcut(uniformShortcut)
+                .build();
+    }
+}
