@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class BenchmarkTest {
@@ -138,6 +140,19 @@ class BenchmarkTest {
         // the U-Net's state is 16 + 2 channels; its Q is never re-orthogonalised
         assertTrue(out.contains("(Q is 18x18; no re-orthogonalisation)"), out);
         assertTrue(out.contains("profile, training at T=2: wall "), out);
+    }
+
+    @Test
+    void gpuWithoutAGpuIsRefusedBeforeAnyMeasurement() {
+        Assumptions.assumeTrue(Engine.getInstance().getGpuCount() == 0, "a GPU is visible");
+        String[] args = {"--device", "gpu"};
+        assertEquals(
+                "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
+                        + " LibTorch); use --device cpu",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Benchmark.run(args, BenchmarkOptions.parse(args)))
+                        .getMessage());
     }
 
     @Test
