@@ -74,74 +74,65 @@ final class BenchmarkOptions {
      */
     static BenchmarkOptions parse(String... args) {
         BenchmarkOptions c = new BenchmarkOptions();
-        for (int i = 0; i < args.length; i++) {
-            String name = args[i];
-            if ("--help".equals(name) || "-h".equals(name)) {
-                throw new Cli.HelpRequested(USAGE);
-            }
-            if (i + 1 >= args.length) {
-                throw Cli.missingValue(name, USAGE);
-            }
-            String v = args[++i];
-            switch (name) {
-                case "--model":
-                    if (!MODELS.contains(v)) {
-                        throw new IllegalArgumentException(
-                                "--model must be one of "
-                                        + String.join(", ", MODELS)
-                                        + ", got "
-                                        + v);
-                    }
-                    c.model = v;
-                    break;
-                case "--size":
-                    c.height = Options.positive(name, v);
-                    c.width = c.height;
-                    break;
-                case "--height":
-                    c.height = Options.positive(name, v);
-                    break;
-                case "--width":
-                    c.width = Options.positive(name, v);
-                    break;
-                case "--batch":
-                    c.batch = Options.positive(name, v);
-                    break;
-                case "--device":
-                    if (!v.equals("cpu") && !v.equals("gpu")) {
-                        throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
-                    }
-                    c.device = v;
-                    break;
-                case "--iterations":
-                    c.iterations = RobustnessOptions.iterations(v);
-                    break;
-                case "--warmup":
-                    c.warmup = nonNegative(name, v);
-                    break;
-                case "--repeats":
-                    c.repeats = Options.positive(name, v);
-                    break;
-                case "--fb-filters":
-                    c.fb = Options.positive(name, v);
-                    break;
-                case "--classes":
-                    c.classes = Options.positive(name, v);
-                    break;
-                case "--profile":
-                    c.profile = bool(name, v);
-                    break;
-                case "--uniform-shortcut":
-                    c.uniformShortcut = bool(name, v);
-                    break;
-                case "--child":
-                    c.child = v;
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
-            }
-        }
+        Cli.parse(args, USAGE, c::set);
         return c;
+    }
+
+    private boolean set(String name, String v) {
+        switch (name) {
+            case "--model":
+                if (!MODELS.contains(v)) {
+                    throw new IllegalArgumentException(
+                            "--model must be one of " + String.join(", ", MODELS) + ", got " + v);
+                }
+                model = v;
+                return true;
+            case "--size":
+                height = Options.positive(name, v);
+                width = height;
+                return true;
+            case "--height":
+                height = Options.positive(name, v);
+                return true;
+            case "--width":
+                width = Options.positive(name, v);
+                return true;
+            case "--batch":
+                batch = Options.positive(name, v);
+                return true;
+            case "--device":
+                if (!v.equals("cpu") && !v.equals("gpu")) {
+                    throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
+                }
+                device = v;
+                return true;
+            case "--iterations":
+                iterations = RobustnessOptions.iterations(v);
+                return true;
+            case "--warmup":
+                warmup = nonNegative(name, v);
+                return true;
+            case "--repeats":
+                repeats = Options.positive(name, v);
+                return true;
+            case "--fb-filters":
+                fb = Options.positive(name, v);
+                return true;
+            case "--classes":
+                classes = Options.positive(name, v);
+                return true;
+            case "--profile":
+                profile = bool(name, v);
+                return true;
+            case "--uniform-shortcut":
+                uniformShortcut = bool(name, v);
+                return true;
+            case "--child":
+                child = v;
+                return true;
+            default:
+                return false;
+        }
     }
 
     private static int nonNegative(String name, String value) {

@@ -37,6 +37,43 @@ final class Cli {
                         + usage);
     }
 
+    /** Sets one option of a program's options. */
+    interface Setter {
+        /**
+         * Sets the option {@code name} to {@code value}.
+         *
+         * @return false if {@code name} is not an option of the program
+         * @throws IllegalArgumentException naming the option, the value and what is valid
+         */
+        boolean set(String name, String value);
+    }
+
+    /**
+     * Reads {@code --name value} pairs: {@code --help} or {@code -h} anywhere asks for the usage;
+     * an option given last without its value, or an unknown option, is named, followed by the
+     * usage.
+     *
+     * @param args the command line
+     * @param usage the program's usage, one option per line as {@code " --name VALUE text"}
+     * @param setter sets each option
+     * @throws HelpRequested for {@code --help} or {@code -h}
+     * @throws IllegalArgumentException naming the bad option
+     */
+    static void parse(String[] args, String usage, Setter setter) {
+        for (int i = 0; i < args.length; i++) {
+            String name = args[i];
+            if ("--help".equals(name) || "-h".equals(name)) {
+                throw new HelpRequested(usage);
+            }
+            if (i + 1 >= args.length) {
+                throw missingValue(name, usage);
+            }
+            if (!setter.set(name, args[++i])) {
+                throw new IllegalArgumentException("unknown option " + name + "\n" + usage);
+            }
+        }
+    }
+
     /** An options parser: throws {@link IllegalArgumentException} naming the bad option. */
     interface Parser<O> {
         O parse(String[] args);

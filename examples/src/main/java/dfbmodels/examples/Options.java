@@ -69,18 +69,7 @@ public final class Options {
      */
     public static Options parse(String... args) {
         Options o = new Options();
-        for (int i = 0; i < args.length; i++) {
-            String name = args[i];
-            if ("--help".equals(name) || "-h".equals(name)) {
-                throw new Cli.HelpRequested(USAGE);
-            }
-            if (i + 1 >= args.length) {
-                throw Cli.missingValue(name, USAGE);
-            }
-            if (!o.set(name, args[++i])) {
-                throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
-            }
-        }
+        Cli.parse(args, USAGE, o::set);
         return o;
     }
 

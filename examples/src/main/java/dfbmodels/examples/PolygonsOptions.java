@@ -64,113 +64,107 @@ public final class PolygonsOptions {
      */
     public static PolygonsOptions parse(String... args) {
         PolygonsOptions o = new PolygonsOptions();
-        for (int i = 0; i < args.length; i++) {
-            String name = args[i];
-            if ("--help".equals(name) || "-h".equals(name)) {
-                throw new Cli.HelpRequested(USAGE);
-            }
-            if (i + 1 >= args.length) {
-                throw Cli.missingValue(name, USAGE);
-            }
-            String v = args[++i];
-            switch (name) {
-                case "--size":
-                    o.size = positive(name, v);
-                    if (o.size % 32 != 0) {
-                        throw new IllegalArgumentException(
-                                "--size must be a multiple of 32 (the U-Net halves it 5 times), got "
-                                        + v
-                                        + "; nearest: "
-                                        + Math.max(32, o.size / 32 * 32)
-                                        + " or "
-                                        + (o.size / 32 + 1) * 32);
-                    }
-                    break;
-                case "--train":
-                    o.train = positive(name, v);
-                    break;
-                case "--sigma":
-                    o.sigma = nonNegative(name, v);
-                    break;
-                case "--test":
-                    o.test = positive(name, v);
-                    break;
-                case "--sigmas":
-                    String[] parts = v.split(",");
-                    o.sigmas = new float[parts.length];
-                    for (int k = 0; k < parts.length; k++) {
-                        o.sigmas[k] = nonNegative(name, parts[k]);
-                    }
-                    break;
-                case "--iterations":
-                    o.iterations = positive(name, v);
-                    break;
-                case "--steps":
-                    o.steps = positive(name, v);
-                    break;
-                case "--batch-size":
-                    o.batchSize = positive(name, v);
-                    break;
-                case "--lr":
-                    o.learningRate = nonNegative(name, v);
-                    if (o.learningRate == 0) {
-                        throw new IllegalArgumentException("--lr must be positive, got " + v);
-                    }
-                    break;
-                case "--deep-supervision":
-                    if (!v.equals("true") && !v.equals("false")) {
-                        throw new IllegalArgumentException(
-                                "--deep-supervision must be true or false, got " + v);
-                    }
-                    o.deepSupervision = Boolean.parseBoolean(v);
-                    break;
-                case "--low-data":
-                    o.lowData = v.equals("none") ? new int[0] : positives(name, v, -1);
-                    break;
-                case "--layers":
-                    o.layers = positives(name, v, 4);
-                    break;
-                case "--fb-filters":
-                    o.fbFilters = positive(name, v);
-                    break;
-                case "--class-filters":
-                    o.classFilters = positive(name, v);
-                    break;
-                case "--tau":
-                    o.tau = nonNegative(name, v);
-                    if (o.tau == 0) {
-                        throw new IllegalArgumentException("--tau must be positive, got " + v);
-                    }
-                    break;
-                case "--time-exponent":
-                    o.timeExponent = nonNegative(name, v);
-                    if (o.timeExponent == 0) {
-                        throw new IllegalArgumentException(
-                                "--time-exponent must be positive, got " + v);
-                    }
-                    break;
-                case "--output":
-                    o.output = Paths.get(v);
-                    break;
-                case "--device":
-                    if (!v.equals("cpu") && !v.equals("gpu")) {
-                        throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
-                    }
-                    o.device = v;
-                    break;
-                case "--seed":
-                    try {
-                        o.seed = Long.parseLong(v);
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException("--seed must be an integer, got " + v);
-                    }
-                    break;
-                default:
-                    throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
-            }
-        }
+        Cli.parse(args, USAGE, o::set);
         o.checkBatches();
         return o;
+    }
+
+    private boolean set(String name, String v) {
+        switch (name) {
+            case "--size":
+                size = positive(name, v);
+                if (size % 32 != 0) {
+                    throw new IllegalArgumentException(
+                            "--size must be a multiple of 32 (the U-Net halves it 5 times), got "
+                                    + v
+                                    + "; nearest: "
+                                    + Math.max(32, size / 32 * 32)
+                                    + " or "
+                                    + (size / 32 + 1) * 32);
+                }
+                return true;
+            case "--train":
+                train = positive(name, v);
+                return true;
+            case "--sigma":
+                sigma = nonNegative(name, v);
+                return true;
+            case "--test":
+                test = positive(name, v);
+                return true;
+            case "--sigmas":
+                String[] parts = v.split(",");
+                sigmas = new float[parts.length];
+                for (int k = 0; k < parts.length; k++) {
+                    sigmas[k] = nonNegative(name, parts[k]);
+                }
+                return true;
+            case "--iterations":
+                iterations = positive(name, v);
+                return true;
+            case "--steps":
+                steps = positive(name, v);
+                return true;
+            case "--batch-size":
+                batchSize = positive(name, v);
+                return true;
+            case "--lr":
+                learningRate = nonNegative(name, v);
+                if (learningRate == 0) {
+                    throw new IllegalArgumentException("--lr must be positive, got " + v);
+                }
+                return true;
+            case "--deep-supervision":
+                if (!v.equals("true") && !v.equals("false")) {
+                    throw new IllegalArgumentException(
+                            "--deep-supervision must be true or false, got " + v);
+                }
+                deepSupervision = Boolean.parseBoolean(v);
+                return true;
+            case "--low-data":
+                lowData = v.equals("none") ? new int[0] : positives(name, v, -1);
+                return true;
+            case "--layers":
+                layers = positives(name, v, 4);
+                return true;
+            case "--fb-filters":
+                fbFilters = positive(name, v);
+                return true;
+            case "--class-filters":
+                classFilters = positive(name, v);
+                return true;
+            case "--tau":
+                tau = nonNegative(name, v);
+                if (tau == 0) {
+                    throw new IllegalArgumentException("--tau must be positive, got " + v);
+                }
+                return true;
+            case "--time-exponent":
+                timeExponent = nonNegative(name, v);
+                if (timeExponent == 0) {
+                    throw new IllegalArgumentException(
+                            "--time-exponent must be positive, got " + v);
+                }
+                return true;
+            case "--output":
+                output = Paths.get(v);
+                return true;
+            case "--device":
+                if (!v.equals("cpu") && !v.equals("gpu")) {
+                    throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
+                }
+                device = v;
+                return true;
+            case "--seed":
+                try {
+                    seed = Long.parseLong(v);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("--seed must be an integer, got " + v);
+                }
+                return true;
+            default:
+                return false;
+        }
     }
 
     /**

@@ -83,32 +83,24 @@ public final class RobustnessOptions {
      */
     public static RobustnessOptions parse(String... args) {
         RobustnessOptions o = new RobustnessOptions();
-        for (int i = 0; i < args.length; i++) {
-            String name = args[i];
-            if ("--help".equals(name) || "-h".equals(name)) {
-                throw new Cli.HelpRequested(USAGE);
-            }
-            if (i + 1 >= args.length) {
-                throw Cli.missingValue(name, USAGE);
-            }
-            String v = args[++i];
-            switch (name) {
-                case "--sigmas":
-                    o.sigmas = sigmas(v);
-                    break;
-                case "--iterations":
-                    o.iterations = iterations(v);
-                    break;
-                case "--train-iterations":
-                    o.base.iterations = Options.positive(name, v);
-                    break;
-                default:
-                    if (!SHARED.contains(name) || !o.base.set(name, v)) {
-                        throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
-                    }
-            }
-        }
+        Cli.parse(args, USAGE, o::set);
         return o;
+    }
+
+    private boolean set(String name, String v) {
+        switch (name) {
+            case "--sigmas":
+                sigmas = sigmas(v);
+                return true;
+            case "--iterations":
+                iterations = iterations(v);
+                return true;
+            case "--train-iterations":
+                base.iterations = Options.positive(name, v);
+                return true;
+            default:
+                return SHARED.contains(name) && base.set(name, v);
+        }
     }
 
     private static float[] sigmas(String v) {
