@@ -88,44 +88,41 @@ final class BenchmarkOptions {
                 model = v;
                 return true;
             case "--size":
-                height = Options.positive(name, v);
+                height = OptionValues.positive(name, v);
                 width = height;
                 return true;
             case "--height":
-                height = Options.positive(name, v);
+                height = OptionValues.positive(name, v);
                 return true;
             case "--width":
-                width = Options.positive(name, v);
+                width = OptionValues.positive(name, v);
                 return true;
             case "--batch":
-                batch = Options.positive(name, v);
+                batch = OptionValues.positive(name, v);
                 return true;
             case "--device":
-                if (!v.equals("cpu") && !v.equals("gpu")) {
-                    throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
-                }
-                device = v;
+                device = OptionValues.device(v);
                 return true;
             case "--iterations":
                 iterations = RobustnessOptions.iterations(v);
                 return true;
             case "--warmup":
-                warmup = nonNegative(name, v);
+                warmup = OptionValues.nonNegative(name, v);
                 return true;
             case "--repeats":
-                repeats = Options.positive(name, v);
+                repeats = OptionValues.positive(name, v);
                 return true;
             case "--fb-filters":
-                fb = Options.positive(name, v);
+                fb = OptionValues.positive(name, v);
                 return true;
             case "--classes":
-                classes = Options.positive(name, v);
+                classes = OptionValues.positive(name, v);
                 return true;
             case "--profile":
-                profile = bool(name, v);
+                profile = OptionValues.bool(name, v);
                 return true;
             case "--uniform-shortcut":
-                uniformShortcut = bool(name, v);
+                uniformShortcut = OptionValues.bool(name, v);
                 return true;
             case "--child":
                 child = v;
@@ -133,28 +130,6 @@ final class BenchmarkOptions {
             default:
                 return false;
         }
-    }
-
-    private static int nonNegative(String name, String value) {
-        int n;
-        try {
-            n = Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            n = -1;
-        }
-        if (n < 0) {
-            throw new IllegalArgumentException(
-                    name + " must be an integer of at least 0, got " + value);
-        }
-        return n;
-    }
-
-    /** Unlike {@link Boolean#parseBoolean}, a typo ({@code --profile ture}) is not "false". */
-    private static boolean bool(String name, String value) {
-        if (!value.equals("true") && !value.equals("false")) {
-            throw new IllegalArgumentException(name + " must be true or false, got " + value);
-        }
-        return value.equals("true");
     }
 
     boolean segmentation() {

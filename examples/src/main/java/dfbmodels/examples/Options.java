@@ -92,16 +92,16 @@ public final class Options {
                 o.dataset = v;
                 break;
             case "--epochs":
-                o.epochs = positive(name, v);
+                o.epochs = OptionValues.positive(name, v);
                 break;
             case "--batch-size":
-                o.batchSize = atLeastTwo(name, v);
+                o.batchSize = OptionValues.atLeastTwo(name, v);
                 break;
             case "--iterations":
-                o.iterations = positive(name, v);
+                o.iterations = OptionValues.positive(name, v);
                 break;
             case "--fb-filters":
-                o.fbFilters = positive(name, v);
+                o.fbFilters = OptionValues.positive(name, v);
                 if (o.fbFilters % 8 != 0) {
                     throw new IllegalArgumentException(
                             "--fb-filters must be a positive multiple of 8, got " + v);
@@ -115,13 +115,13 @@ public final class Options {
                 o.stem = ResNetStem.valueOf(v.toUpperCase(Locale.ROOT));
                 break;
             case "--width":
-                o.width = positive(name, v);
+                o.width = OptionValues.positive(name, v);
                 break;
             case "--tau":
-                o.tau = positiveNumber(name, v);
+                o.tau = OptionValues.positiveNumber(name, v);
                 break;
             case "--lr":
-                o.learningRate = positiveNumber(name, v);
+                o.learningRate = OptionValues.positiveNumber(name, v);
                 break;
             case "--lr-schedule":
                 if (!v.equals("cosine") && !v.equals("constant")) {
@@ -131,13 +131,13 @@ public final class Options {
                 o.lrSchedule = v;
                 break;
             case "--limit":
-                o.limit = atLeastTwo(name, v);
+                o.limit = OptionValues.atLeastTwo(name, v);
                 break;
             case "--test-limit":
-                o.testLimit = positive(name, v);
+                o.testLimit = OptionValues.positive(name, v);
                 break;
             case "--max-eval-iterations":
-                o.maxEvalIterations = positive(name, v);
+                o.maxEvalIterations = OptionValues.positive(name, v);
                 break;
             case "--data-dir":
                 o.dataDir = Paths.get(v);
@@ -146,17 +146,10 @@ public final class Options {
                 o.output = Paths.get(v);
                 break;
             case "--device":
-                if (!v.equals("cpu") && !v.equals("gpu")) {
-                    throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
-                }
-                o.device = v;
+                o.device = OptionValues.device(v);
                 break;
             case "--seed":
-                try {
-                    o.seed = Long.parseLong(v);
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--seed must be an integer, got " + v);
-                }
+                o.seed = OptionValues.seed(v);
                 break;
             default:
                 return false;
@@ -181,44 +174,5 @@ public final class Options {
                 .optTau(tau)
                 .optIterations(iterations)
                 .optFeedback(feedback);
-    }
-
-    /** Batch normalisation cannot train on a batch of one image. */
-    static int atLeastTwo(String name, String value) {
-        int n = positive(name, value);
-        if (n < 2) {
-            throw new IllegalArgumentException(
-                    name
-                            + " must be at least 2 (batch normalisation cannot train on a batch of"
-                            + " one image), got "
-                            + value);
-        }
-        return n;
-    }
-
-    static float positiveNumber(String name, String value) {
-        float x;
-        try {
-            x = Float.parseFloat(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be a positive number, got " + value);
-        }
-        if (!(x > 0) || Float.isInfinite(x)) {
-            throw new IllegalArgumentException(name + " must be a positive number, got " + value);
-        }
-        return x;
-    }
-
-    static int positive(String name, String value) {
-        int n;
-        try {
-            n = Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be a positive integer, got " + value);
-        }
-        if (n < 1) {
-            throw new IllegalArgumentException(name + " must be a positive integer, got " + value);
-        }
-        return n;
     }
 }

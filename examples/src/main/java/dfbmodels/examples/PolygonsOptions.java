@@ -72,7 +72,7 @@ public final class PolygonsOptions {
     private boolean set(String name, String v) {
         switch (name) {
             case "--size":
-                size = positive(name, v);
+                size = OptionValues.positive(name, v);
                 if (size % 32 != 0) {
                     throw new IllegalArgumentException(
                             "--size must be a multiple of 32 (the U-Net halves it 5 times), got "
@@ -84,32 +84,32 @@ public final class PolygonsOptions {
                 }
                 return true;
             case "--train":
-                train = positive(name, v);
+                train = OptionValues.positive(name, v);
                 return true;
             case "--sigma":
-                sigma = nonNegative(name, v);
+                sigma = OptionValues.nonNegativeNumber(name, v);
                 return true;
             case "--test":
-                test = positive(name, v);
+                test = OptionValues.positive(name, v);
                 return true;
             case "--sigmas":
                 String[] parts = v.split(",");
                 sigmas = new float[parts.length];
                 for (int k = 0; k < parts.length; k++) {
-                    sigmas[k] = nonNegative(name, parts[k]);
+                    sigmas[k] = OptionValues.nonNegativeNumber(name, parts[k]);
                 }
                 return true;
             case "--iterations":
-                iterations = positive(name, v);
+                iterations = OptionValues.positive(name, v);
                 return true;
             case "--steps":
-                steps = positive(name, v);
+                steps = OptionValues.positive(name, v);
                 return true;
             case "--batch-size":
-                batchSize = positive(name, v);
+                batchSize = OptionValues.positive(name, v);
                 return true;
             case "--lr":
-                learningRate = nonNegative(name, v);
+                learningRate = OptionValues.nonNegativeNumber(name, v);
                 if (learningRate == 0) {
                     throw new IllegalArgumentException("--lr must be positive, got " + v);
                 }
@@ -122,25 +122,25 @@ public final class PolygonsOptions {
                 deepSupervision = Boolean.parseBoolean(v);
                 return true;
             case "--low-data":
-                lowData = v.equals("none") ? new int[0] : positives(name, v, -1);
+                lowData = v.equals("none") ? new int[0] : OptionValues.positives(name, v, -1);
                 return true;
             case "--layers":
-                layers = positives(name, v, 4);
+                layers = OptionValues.positives(name, v, 4);
                 return true;
             case "--fb-filters":
-                fbFilters = positive(name, v);
+                fbFilters = OptionValues.positive(name, v);
                 return true;
             case "--class-filters":
-                classFilters = positive(name, v);
+                classFilters = OptionValues.positive(name, v);
                 return true;
             case "--tau":
-                tau = nonNegative(name, v);
+                tau = OptionValues.nonNegativeNumber(name, v);
                 if (tau == 0) {
                     throw new IllegalArgumentException("--tau must be positive, got " + v);
                 }
                 return true;
             case "--time-exponent":
-                timeExponent = nonNegative(name, v);
+                timeExponent = OptionValues.nonNegativeNumber(name, v);
                 if (timeExponent == 0) {
                     throw new IllegalArgumentException(
                             "--time-exponent must be positive, got " + v);
@@ -150,17 +150,10 @@ public final class PolygonsOptions {
                 output = Paths.get(v);
                 return true;
             case "--device":
-                if (!v.equals("cpu") && !v.equals("gpu")) {
-                    throw new IllegalArgumentException("--device must be cpu or gpu, got " + v);
-                }
-                device = v;
+                device = OptionValues.device(v);
                 return true;
             case "--seed":
-                try {
-                    seed = Long.parseLong(v);
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("--seed must be an integer, got " + v);
-                }
+                seed = OptionValues.seed(v);
                 return true;
             default:
                 return false;
@@ -199,40 +192,5 @@ public final class PolygonsOptions {
                 .mapToObj(String::valueOf)
                 .reduce((a, b) -> a + "," + b)
                 .orElse("");
-    }
-
-    private static int positive(String name, String value) {
-        int n;
-        try {
-            n = Integer.parseInt(value.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be a positive integer, got " + value);
-        }
-        if (n < 1) {
-            throw new IllegalArgumentException(name + " must be a positive integer, got " + value);
-        }
-        return n;
-    }
-
-    private static int[] positives(String name, String value, int count) {
-        int[] out = Arrays.stream(value.split(",")).mapToInt(p -> positive(name, p)).toArray();
-        if (count > 0 && out.length != count) {
-            throw new IllegalArgumentException(
-                    name + " needs " + count + " comma-separated positive integers, got " + value);
-        }
-        return out;
-    }
-
-    private static float nonNegative(String name, String value) {
-        float x;
-        try {
-            x = Float.parseFloat(value.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " must be a number >= 0, got " + value);
-        }
-        if (!(x >= 0) || Float.isInfinite(x)) {
-            throw new IllegalArgumentException(name + " must be a number >= 0, got " + value);
-        }
-        return x;
     }
 }

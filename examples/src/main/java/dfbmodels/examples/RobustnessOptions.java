@@ -96,7 +96,7 @@ public final class RobustnessOptions {
                 iterations = iterations(v);
                 return true;
             case "--train-iterations":
-                base.iterations = Options.positive(name, v);
+                base.iterations = OptionValues.positive(name, v);
                 return true;
             default:
                 return SHARED.contains(name) && base.set(name, v);
