@@ -28,7 +28,7 @@ public final class Options {
     String device = "cpu";
     long seed = 42;
     float learningRate = 1e-3f;
-    String lrSchedule = "constant";
+    String lrSchedule = "cosine";
 
     static final String USAGE =
             String.join(
@@ -46,9 +46,9 @@ public final class Options {
                     "                                 64 is torchvision's ResNet18 (default 16)",
                     "  --tau X                        state decay time constant (default 1)",
                     "  --lr X                         Adam learning rate (default 0.001)",
-                    "  --lr-schedule constant|cosine  constant --lr, or its cosine decay to 0 over",
-                    "                                 the run (torch's CosineAnnealingLR) (default",
-                    "                                 constant)",
+                    "  --lr-schedule cosine|constant  cosine decay of --lr to 0 over the run (torch's",
+                    "                                 CosineAnnealingLR), or a constant --lr",
+                    "                                 (default cosine)",
                     "  --limit N                      train on the first N images only (N >= 2)",
                     "  --test-limit N                 evaluate on the first N test images only",
                     "  --max-eval-iterations N        test accuracy for T = 1..N (default 10)",

@@ -23,8 +23,9 @@ class LearningRateTest {
 
     @Test
     void cosineGoesFromTheRateToZeroOverTheRun() throws Exception {
-        assertEquals("constant", Options.parse().lrSchedule, "the default");
-        Options o = Options.parse("--lr", "0.002", "--lr-schedule", "cosine");
+        assertEquals("cosine", Options.parse().lrSchedule, "the default");
+        assertEquals("cosine", RobustnessOptions.parse().base.lrSchedule, "the default");
+        Options o = Options.parse("--lr", "0.002");
         Tracker cosine = TrainMnist.learningRate(o, 100);
         // update k = 1 .. 100 gets lr/2 * (1 + cos(pi * (k - 1) / 100))
         assertEquals(0.002f, cosine.getNewValue(1), 1e-9f);
@@ -32,7 +33,7 @@ class LearningRateTest {
         assertEquals(0.001f, cosine.getNewValue(51), 1e-9f);
         assertEquals(0.001f * (1 + Math.cos(Math.PI * 99 / 100)), cosine.getNewValue(100), 1e-9f);
         assertEquals(4.93e-7f, cosine.getNewValue(100), 1e-9f, "the last step still moves");
-        Tracker constant = TrainMnist.learningRate(Options.parse(), 100);
+        Tracker constant = TrainMnist.learningRate(Options.parse("--lr-schedule", "constant"), 100);
         for (int k : new int[] {1, 50, 100}) {
             assertEquals(1e-3f, constant.getNewValue(k));
         }
