@@ -41,7 +41,9 @@ final class BenchmarkOptions {
                     "  --warmup N                     untimed runs first, N >= 0 (default 2)",
                     "  --repeats N                    timed runs, whose median is reported",
                     "                                 (default 5)",
-                    "  --fb-filters N                 feedback filters (default: the model's)",
+                    "  --fb-filters N                 feedback filters, as the model allows (a bad",
+                    "                                 value is named with the valid ones) (default:",
+                    "                                 the model's)",
                     "  --classes N                    classes (default 10)",
                     "  --profile true|false           also compare wall time with LibTorch's",
                     "                                 operator time (default false)",
@@ -64,6 +66,8 @@ final class BenchmarkOptions {
     /** Which measurement a child JVM makes, e.g. {@code train:5}; set by {@link Benchmark}. */
     String child;
 
+    private List<String> models = MODELS;
+
     /**
      * Parses command-line arguments.
      *
@@ -73,17 +77,46 @@ final class BenchmarkOptions {
      * @throws IllegalArgumentException naming the bad option, its value and what is valid
      */
     static BenchmarkOptions parse(String... args) {
+        return parse(USAGE, MODELS, args);
+    }
+
+    /**
+     * Parses the options that {@code usage} lists, for one of {@code models}.
+     *
+     * @param usage a program's usage, one option per line as {@code " --name VALUE text"}
+     * @param models the models it measures
+     * @param args the arguments
+     * @return the options
+     * @throws Cli.HelpRequested for {@code --help} or {@code -h}
+     * @throws IllegalArgumentException naming the bad option, its value and what is valid
+     */
+    static BenchmarkOptions parse(String usage, List<String> models, String... args) {
         BenchmarkOptions c = new BenchmarkOptions();
-        Cli.parse(args, USAGE, c::set);
+        c.models = models;
+        Cli.parse(
+                args,
+                usage,
+                (name, v) ->
+                        (name.equals("--child") || usage.contains("\n  " + name + " "))
+                                && c.set(name, v));
+        try {
+            // the model's own checks (e.g. fbFilters against its GroupNorm groups), here rather
+            // than in a child JVM's stack trace; building allocates no arrays
+            c.build(1);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "--model " + c.model + " cannot be built with these options: " + e.getMessage(),
+                    e);
+        }
         return c;
     }
 
     private boolean set(String name, String v) {
         switch (name) {
             case "--model":
-                if (!MODELS.contains(v)) {
+                if (!models.contains(v)) {
                     throw new IllegalArgumentException(
-                            "--model must be one of " + String.join(", ", MODELS) + ", got " + v);
+                            "--model must be one of " + String.join(", ", models) + ", got " + v);
                 }
                 model = v;
                 return true;
@@ -117,6 +150,12 @@ final class BenchmarkOptions {
                 return true;
             case "--classes":
                 classes = OptionValues.positive(name, v);
+                if (classes < 2) {
+                    throw new IllegalArgumentException(
+                            "--classes must be at least 2 (softmax cross-entropy over one class has"
+                                    + " no gradient), got "
+                                    + v);
+                }
                 return true;
             case "--profile":
                 profile = OptionValues.bool(name, v);

@@ -2,6 +2,11 @@ package dfbmodels.examples;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 
 /**
  * The examples' command-line frame, as a Unix user expects it: {@code --help} prints the usage on
@@ -50,8 +55,8 @@ final class Cli {
 
     /**
      * Reads {@code --name value} pairs: {@code --help} or {@code -h} anywhere asks for the usage;
-     * an option given last without its value, or an unknown option, is named, followed by the
-     * usage.
+     * an option without its value (given last, or followed by another {@code --option}), or an
+     * unknown option, is named, followed by the usage.
      *
      * @param args the command line
      * @param usage the program's usage, one option per line as {@code " --name VALUE text"}
@@ -60,12 +65,15 @@ final class Cli {
      * @throws IllegalArgumentException naming the bad option
      */
     static void parse(String[] args, String usage, Setter setter) {
-        for (int i = 0; i < args.length; i++) {
-            String name = args[i];
-            if ("--help".equals(name) || "-h".equals(name)) {
+        for (String arg : args) {
+            if ("--help".equals(arg) || "-h".equals(arg)) {
                 throw new HelpRequested(usage);
             }
-            if (i + 1 >= args.length) {
+        }
+        for (int i = 0; i < args.length; i++) {
+            String name = args[i];
+            // "--data-dir --epochs 1": the value was forgotten, "--epochs" is not a folder
+            if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
                 throw missingValue(name, usage);
             }
             if (!setter.set(name, args[++i])) {
@@ -124,8 +132,36 @@ final class Cli {
             program.run(options);
             return 0;
         } catch (IOException | IllegalArgumentException e) {
-            err.println(e.getMessage());
+            err.println(describe(e));
             return 1;
         }
+    }
+
+    /**
+     * The message, or for a file-system failure, whose message is often the bare path ({@code
+     * Files.createDirectories} on an existing file), what happened to which file.
+     */
+    static String describe(Exception e) {
+        if (!(e instanceof FileSystemException)) {
+            return e.getMessage();
+        }
+        FileSystemException f = (FileSystemException) e;
+        String what;
+        if (e instanceof FileAlreadyExistsException) {
+            what = "a file is in the way";
+        } else if (e instanceof NoSuchFileException) {
+            what = "no such file or folder";
+        } else if (e instanceof AccessDeniedException) {
+            what = "permission denied";
+        } else if (e instanceof NotDirectoryException) {
+            what = "not a folder";
+        } else {
+            what = f.getReason() != null ? f.getReason() : e.getClass().getSimpleName();
+        }
+        return "cannot write or read "
+                + f.getFile()
+                + (f.getOtherFile() != null ? " (" + f.getOtherFile() + ")" : "")
+                + ": "
+                + what;
     }
 }

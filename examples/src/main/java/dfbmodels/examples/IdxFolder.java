@@ -60,6 +60,16 @@ final class IdxFolder extends SimpleRepository {
     IdxFolder(String option, Path dir) throws IOException {
         super("idx-" + dir.getFileName(), dir.toUri(), dir);
         this.dir = dir;
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(
+                    option
+                            + " "
+                            + dir.toAbsolutePath()
+                            + (Files.exists(dir) ? " is not a folder" : " does not exist")
+                            + ": give the folder that holds the four IDX files ("
+                            + String.join(", ", standardNames())
+                            + ", gzip-compressed or not)");
+        }
         files = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();
         for (Map.Entry<String, String> f : FILES.entrySet()) {

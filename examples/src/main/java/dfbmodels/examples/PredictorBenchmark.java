@@ -31,10 +31,10 @@ import java.util.Random;
  *       --iterations 5 --warmup 5 --repeats 50
  * </pre>
  *
- * <p>Options are {@link Benchmark}'s ({@code --model}, {@code --size}, {@code --batch}, {@code
- * --fb-filters}, {@code --classes}, {@code --warmup}, {@code --repeats}) and {@code --iterations T}
- * (the first of the list is used). The model has random weights (seed 0): the time does not depend
- * on them. Used by {@code tools/side_by_side.py}; see docs/performance.md.
+ * <p>Options ({@link #USAGE}) are {@link Benchmark}'s but {@code --device} and {@code --profile},
+ * for the classifiers; {@code --iterations T} uses the first of a list. The model has random
+ * weights (seed 0): the time does not depend on them. Used by {@code tools/side_by_side.py}; see
+ * docs/performance.md.
  */
 public final class PredictorBenchmark {
 
@@ -52,16 +52,34 @@ public final class PredictorBenchmark {
         Cli.main(args, PredictorBenchmark::parse, PredictorBenchmark::run);
     }
 
-    /** {@link BenchmarkOptions}, for a classifier. */
+    /** The classifiers: a {@link Predictor} with a classification translator measures those. */
+    static final List<String> MODELS =
+            List.of("resnet18", "resnet34", "resnet50", "vit-tiny", "vit-small");
+
+    static final String USAGE =
+            String.join(
+                    "\n",
+                    "Usage: PredictorBenchmark [options]",
+                    "  --model NAME                   resnet18|resnet34|resnet50|vit-tiny|vit-small",
+                    "                                 (default resnet18)",
+                    "  --size N                       input height and width (default 32)",
+                    "  --height N                     input height (default 32)",
+                    "  --width N                      input width (default 32)",
+                    "  --batch N                      images per call: 1 with predict, more with",
+                    "                                 batchPredict (default 32)",
+                    "  --iterations T                 feedback iterations (the first of a list)",
+                    "                                 (default 1)",
+                    "  --warmup N                     untimed calls first, N >= 0 (default 2)",
+                    "  --repeats N                    timed calls (default 5)",
+                    "  --fb-filters N                 feedback filters, as the model allows (a bad",
+                    "                                 value is named with the valid ones) (default:",
+                    "                                 the model's)",
+                    "  --classes N                    classes (default 10)",
+                    "  --uniform-shortcut true|false  the state operator's uniform shortcut",
+                    "                                 (default true)");
+
     static BenchmarkOptions parse(String... args) {
-        BenchmarkOptions c = BenchmarkOptions.parse(args);
-        if (c.segmentation()) {
-            throw new IllegalArgumentException(
-                    "--model must be a classifier for the Predictor benchmark (resnet18, resnet34,"
-                            + " resnet50, vit-tiny, vit-small), got "
-                            + c.model);
-        }
-        return c;
+        return BenchmarkOptions.parse(USAGE, MODELS, args);
     }
 
     private static void run(BenchmarkOptions c) throws Exception {

@@ -63,6 +63,12 @@ class BenchmarkTest {
             {"--profile", "ture", "--profile must be true or false, got ture"},
             {"--device", "cuda", "--device must be cpu or gpu, got cuda"},
             {
+                "--classes",
+                "1",
+                "--classes must be at least 2 (softmax cross-entropy over one class has no"
+                        + " gradient), got 1"
+            },
+            {
                 "--iterations",
                 "1,x",
                 "--iterations must be a comma-separated list of integers in 1..100, got 1,x (x)"
@@ -76,6 +82,17 @@ class BenchmarkTest {
                                     () -> BenchmarkOptions.parse(c[0], c[1]))
                             .getMessage());
         }
+        // the model's own constraints, before any child JVM
+        String fb =
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> BenchmarkOptions.parse("--fb-filters", "7"))
+                        .getMessage();
+        assertTrue(
+                fb.startsWith("--model resnet18 cannot be built with these options: ")
+                        && fb.contains("fbFilters=7")
+                        && fb.contains("Valid fbFilters: 8, 16, "),
+                fb);
         BenchmarkOptions c = BenchmarkOptions.parse("--warmup", "0", "--iterations", "5,1,5");
         assertEquals(0, c.warmup);
         assertArrayEquals(new int[] {1, 5}, c.iterations);

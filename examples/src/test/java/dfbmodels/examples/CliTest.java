@@ -8,7 +8,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The examples' exit statuses and where their messages go. */
 class CliTest {
@@ -54,8 +59,16 @@ class CliTest {
                         .getMessage());
         assertEquals(
                 BenchmarkOptions.USAGE,
+                assertThrows(Cli.HelpRequested.class, () -> BenchmarkOptions.parse("--help"))
+                        .getMessage());
+        assertEquals(
+                PredictorBenchmark.USAGE,
                 assertThrows(Cli.HelpRequested.class, () -> PredictorBenchmark.parse("--help"))
                         .getMessage());
+        // anywhere: after a bad value too
+        out.reset();
+        assertEquals(0, run(o -> ran = o, "--epochs", "zero", "--help"));
+        assertEquals(Options.USAGE + System.lineSeparator(), out());
     }
 
     @Test
@@ -93,6 +106,13 @@ class CliTest {
                 "option --steps needs a value\n" + PolygonsOptions.USAGE,
                 assertThrows(IllegalArgumentException.class, () -> PolygonsOptions.parse("--steps"))
                         .getMessage());
+        // a forgotten value is not taken from the next option
+        assertEquals(
+                "option --data-dir needs a value\n" + Options.USAGE,
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Options.parse("--data-dir", "--epochs", "1"))
+                        .getMessage());
         // a prefix of an option is not that option
         assertEquals(
                 "unknown option --epoch\n" + Options.USAGE,
@@ -125,6 +145,34 @@ class CliTest {
     }
 
     @Test
+    void anOutputThatCannotBeCreatedIsNamedWithWhy(@TempDir Path tmp) throws Exception {
+        Path file = Files.createFile(tmp.resolve("afile"));
+        Cli.Program<Options> train = TrainMnist::run;
+        assertEquals(
+                1,
+                run(
+                        train,
+                        "--dataset",
+                        "fashion-mnist",
+                        "--data-dir",
+                        RealData.fashion().toString(),
+                        "--limit",
+                        "64",
+                        "--output",
+                        file.toString()));
+        assertEquals(
+                "cannot write or read " + file + ": a file is in the way" + System.lineSeparator(),
+                err());
+        assertEquals(
+                "cannot write or read /x/y: permission denied",
+                Cli.describe(new AccessDeniedException("/x/y")));
+        assertEquals(
+                "cannot write or read /x/y: no such file or folder",
+                Cli.describe(new NoSuchFileException("/x/y")));
+        assertEquals("other", Cli.describe(new IOException("other")));
+    }
+
+    @Test
     void aRunThatFinishesSucceeds() throws Exception {
         assertEquals(0, run(o -> ran = o, "--epochs", "3"));
         assertEquals(3, ran.epochs);
@@ -152,7 +200,7 @@ class CliTest {
                         RobustnessOptions.USAGE,
                         PolygonsOptions.USAGE,
                         BenchmarkOptions.USAGE,
-                        BenchmarkOptions.USAGE,
+                        PredictorBenchmark.USAGE,
                         ""),
                 out());
     }

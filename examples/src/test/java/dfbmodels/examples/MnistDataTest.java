@@ -174,6 +174,17 @@ class MnistDataTest {
                         + " or not) into that folder",
                 e.getMessage());
         assertEquals(Set.of("empty"), Set.of(tmp.toFile().list()), "nothing written");
+        Path nowhere = tmp.resolve("nowhere");
+        Options n = Options.parse("--data-dir", nowhere.toString(), "--output", tmp.toString());
+        assertEquals(
+                "--data-dir "
+                        + nowhere.toAbsolutePath()
+                        + " does not exist: give the folder that holds the four IDX files"
+                        + " (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,"
+                        + " t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz, gzip-compressed"
+                        + " or not)",
+                assertThrows(IOException.class, () -> TrainMnist.run(n)).getMessage());
+        assertEquals(Set.of("empty"), Set.of(tmp.toFile().list()), "nothing written");
     }
 
     @Test

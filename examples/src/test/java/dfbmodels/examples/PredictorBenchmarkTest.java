@@ -67,14 +67,22 @@ class PredictorBenchmarkTest {
     }
 
     @Test
-    void aSegmenterIsRefusedByName() {
-        IllegalArgumentException e =
-                assertThrows(
-                        IllegalArgumentException.class,
-                        () -> PredictorBenchmark.parse("--model", "deeplabv3plus"));
+    void aSegmenterIsRefusedByNameAndTheUsageIsItsOwn() {
         assertEquals(
-                "--model must be a classifier for the Predictor benchmark (resnet18, resnet34,"
-                        + " resnet50, vit-tiny, vit-small), got deeplabv3plus",
-                e.getMessage());
+                "--model must be one of resnet18, resnet34, resnet50, vit-tiny, vit-small, got"
+                        + " deeplabv3plus",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> PredictorBenchmark.parse("--model", "deeplabv3plus"))
+                        .getMessage());
+        // options it would ignore are not taken
+        for (String ignored : new String[] {"--device", "--profile"}) {
+            assertEquals(
+                    "unknown option " + ignored + "\n" + PredictorBenchmark.USAGE,
+                    assertThrows(
+                                    IllegalArgumentException.class,
+                                    () -> PredictorBenchmark.parse(ignored, "cpu"))
+                            .getMessage());
+        }
     }
 }

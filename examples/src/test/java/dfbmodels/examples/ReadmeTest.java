@@ -65,6 +65,9 @@ class ReadmeTest {
         assertTrue(
                 text.contains("```\n" + BenchmarkOptions.USAGE + "\n```"),
                 "examples/README.md must show Benchmark --help's text verbatim");
+        assertTrue(
+                text.contains("```\n" + PredictorBenchmark.USAGE + "\n```"),
+                "examples/README.md must show PredictorBenchmark --help's text verbatim");
     }
 
     @Test
