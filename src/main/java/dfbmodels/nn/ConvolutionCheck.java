@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.pytorch.jni.LibUtils;
-import com.sun.jna.Function;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import java.nio.file.Path;
@@ -69,6 +68,7 @@ public final class ConvolutionCheck {
             if (checked) {
                 return;
             }
+            quietNnpack();
             double error = probe(like.getManager(), like.getDevice());
             if (error <= TOLERANCE) {
                 checked = true;
@@ -142,30 +142,72 @@ public final class ConvolutionCheck {
         }
     }
 
-    /**
-     * Calls {@code at::globalContext().setUserEnabledMkldnn(false)} (and {@code
-     * setUserEnabledNNPACK(false)} where NNPACK is unavailable); returns null or why not.
-     */
+    /** Calls {@code at::globalContext().setUserEnabledMkldnn(false)}; returns null or why not. */
     private static String disableOneDnn() {
         try {
-            Path dir = Paths.get(LibUtils.getLibtorchPath());
-            NativeLibrary torch =
-                    NativeLibrary.getInstance(dir.resolve("libtorch_cpu.so").toString());
-            Function globalContext = torch.getFunction("_ZN2at13globalContextEv");
-            Function setEnabled = torch.getFunction("_ZN2at7Context20setUserEnabledMkldnnEb");
-            Pointer context = globalContext.invokePointer(new Object[0]);
-            setEnabled.invokeVoid(new Object[] {context, (byte) 0});
-            // ATen's fallback asks NNPACK first at every convolution, and an NNPACK that cannot
-            // initialise on this CPU logs a warning each time; it computes nothing either way
-            Function nnpackAvailable = torch.getFunction("_ZN2at4_ops17_nnpack_available4callEv");
-            if ((nnpackAvailable.invokeInt(new Object[0]) & 0xff) == 0) {
-                torch.getFunction("_ZN2at7Context20setUserEnabledNNPACKEb")
-                        .invokeVoid(new Object[] {context, (byte) 0});
-            }
+            NativeLibrary torch = libtorch();
+            torch.getFunction("_ZN2at7Context20setUserEnabledMkldnnEb")
+                    .invokeVoid(new Object[] {context(torch), (byte) 0});
             return null;
         } catch (RuntimeException | LinkageError e) {
             return e.toString();
         }
+    }
+
+    /**
+     * Switches NNPACK off where it cannot initialise: ATen asks it first at some convolutions
+     * (oneDNN off, or with one thread: 1x1 kernels, small batches), and an NNPACK that cannot
+     * initialise on this CPU logs a warning each time (thousands per run) and computes nothing.
+     * Only a log is at stake, so a failure here is not an error.
+     */
+    private static void quietNnpack() {
+        try {
+            NativeLibrary torch = libtorch();
+            if (!nnpackAvailable(torch)) {
+                torch.getFunction("_ZN2at7Context20setUserEnabledNNPACKEb")
+                        .invokeVoid(new Object[] {context(torch), (byte) 0});
+            }
+        } catch (RuntimeException | LinkageError e) {
+            logger.debug("could not switch NNPACK off", e);
+        }
+    }
+
+    /**
+     * Whether NNPACK is enabled: ATen then asks it at some convolutions, whether or not it can
+     * initialise.
+     *
+     * @return {@code at::globalContext().userEnabledNNPACK()}
+     */
+    static boolean nnpackEnabled() {
+        NativeLibrary torch = libtorch();
+        return (torch.getFunction("_ZNK2at7Context17userEnabledNNPACKEv")
+                                .invokeInt(new Object[] {context(torch)})
+                        & 0xff)
+                != 0;
+    }
+
+    /**
+     * Whether NNPACK is there and initialises on this CPU.
+     *
+     * @return {@code at::_nnpack_available()}
+     */
+    static boolean nnpackAvailable() {
+        return nnpackAvailable(libtorch());
+    }
+
+    private static boolean nnpackAvailable(NativeLibrary torch) {
+        return (torch.getFunction("_ZN2at4_ops17_nnpack_available4callEv").invokeInt(new Object[0])
+                        & 0xff)
+                != 0;
+    }
+
+    private static NativeLibrary libtorch() {
+        Path dir = Paths.get(LibUtils.getLibtorchPath());
+        return NativeLibrary.getInstance(dir.resolve("libtorch_cpu.so").toString());
+    }
+
+    private static Pointer context(NativeLibrary torch) {
+        return torch.getFunction("_ZN2at13globalContextEv").invokePointer(new Object[0]);
     }
 
     private static double[] gaussian(Random random, Shape shape) {

@@ -1,6 +1,7 @@
 package dfbmodels.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -40,6 +41,22 @@ class ConvolutionCheckTest {
                     "convolution check: fault error before %.2g, 72-channel error after %.2g%n",
                     ConvolutionCheck.faultError(), error);
             assertEquals(0, error, 1e-5);
+        }
+    }
+
+    /**
+     * An NNPACK that cannot initialise on this CPU is switched off whatever the probe found (with
+     * {@code DNNL_MAX_CPU_ISA=SSE41} and one thread, it was asked at every 1x1 convolution and
+     * logged a warning each time: 1,525 lines in one robustness run).
+     */
+    @Test
+    void nnpackIsNotAskedWhereItCannotInitialise() {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            ConvolutionCheck.ensureCorrect(m.zeros(new Shape(1)));
+            System.out.println("NNPACK available here: " + ConvolutionCheck.nnpackAvailable());
+            assertFalse(
+                    !ConvolutionCheck.nnpackAvailable() && ConvolutionCheck.nnpackEnabled(),
+                    "NNPACK cannot initialise here but is still asked");
         }
     }
 }
