@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -56,18 +57,18 @@ class ReadmeTest {
     @Test
     void examplesReadmeShowsTheHelpTextVerbatim() throws IOException {
         String text = Files.readString(EXAMPLES_README);
-        assertTrue(
-                text.contains("```\n" + Options.USAGE + "\n```"),
-                "examples/README.md must show TrainMnist --help's text (Options.USAGE) verbatim");
-        assertTrue(
-                text.contains("```\n" + RobustnessOptions.USAGE + "\n```"),
-                "examples/README.md must show Robustness --help's text verbatim");
-        assertTrue(
-                text.contains("```\n" + BenchmarkOptions.USAGE + "\n```"),
-                "examples/README.md must show Benchmark --help's text verbatim");
-        assertTrue(
-                text.contains("```\n" + PredictorBenchmark.USAGE + "\n```"),
-                "examples/README.md must show PredictorBenchmark --help's text verbatim");
+        Map<String, String> usages =
+                Map.of(
+                        "TrainMnist", Options.USAGE,
+                        "Robustness", RobustnessOptions.USAGE,
+                        "Polygons", PolygonsOptions.USAGE,
+                        "Benchmark", BenchmarkOptions.USAGE,
+                        "PredictorBenchmark", PredictorBenchmark.USAGE);
+        usages.forEach(
+                (program, usage) ->
+                        assertTrue(
+                                text.contains("```\n" + usage + "\n```"),
+                                "examples/README.md must show " + program + " --help verbatim"));
     }
 
     @Test
