@@ -1,5 +1,6 @@
 package dfbmodels.examples;
 
+import ai.djl.ndarray.types.Shape;
 import dfbmodels.FeedbackBlock;
 import dfbmodels.models.DeepLabV3Plus;
 import dfbmodels.models.FeedbackModelBuilder;
@@ -97,12 +98,13 @@ final class BenchmarkOptions {
                 args,
                 usage,
                 (name, v) ->
-                        (name.equals("--child") || usage.contains("\n  " + name + " "))
+                        (name.equals("--child") && usage.equals(USAGE)
+                                        || usage.contains("\n  " + name + " "))
                                 && c.set(name, v));
         try {
             // the model's own checks (e.g. fbFilters against its GroupNorm groups), here rather
             // than in a child JVM's stack trace; building allocates no arrays
-            c.build(1);
+            c.build(1).checkInput(new Shape(c.batch, 3, c.height, c.width));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(
                     "--model " + c.model + " cannot be built with these options: " + e.getMessage(),
@@ -164,6 +166,13 @@ final class BenchmarkOptions {
                 uniformShortcut = OptionValues.bool(name, v);
                 return true;
             case "--child":
+                if (!v.matches(
+                        "(backbone-train|backbone-infer|train|infer|share|profile):[0-9]+")) {
+                    throw new IllegalArgumentException(
+                            "--child is Benchmark's own (a measurement of a child JVM, e.g."
+                                    + " train:5), got "
+                                    + v);
+                }
                 child = v;
                 return true;
             default:

@@ -133,11 +133,12 @@ public final class Polygons {
      * @return the results
      * @throws IOException if the output cannot be written
      * @throws TranslateException if a batch cannot be processed
+     * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
      */
     public static Result run(PolygonsOptions o) throws IOException, TranslateException {
         long start = System.nanoTime();
+        Device device = TrainMnist.device(o.device);
         Files.createDirectories(o.output);
-        Device device = o.device.equals("gpu") ? Device.gpu() : Device.cpu();
         Result result = new Result();
         result.sigmas = o.sigmas.clone();
         int steps = o.iterations;

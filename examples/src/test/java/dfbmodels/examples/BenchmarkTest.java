@@ -93,6 +93,28 @@ class BenchmarkTest {
                         && fb.contains("fbFilters=7")
                         && fb.contains("Valid fbFilters: 8, 16, "),
                 fb);
+        String size =
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> BenchmarkOptions.parse("--model", "unet", "--size", "48"))
+                        .getMessage();
+        assertTrue(
+                size.startsWith(
+                        "--model unet cannot be built with these options: input height and width"
+                                + " must be multiples of 32, got 48x48"),
+                size);
+        assertEquals(
+                "--child is Benchmark's own (a measurement of a child JVM, e.g. train:5), got foo",
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> BenchmarkOptions.parse("--child", "foo"))
+                        .getMessage());
+        assertEquals(
+                "unknown option --child\n" + PredictorBenchmark.USAGE,
+                assertThrows(
+                                IllegalArgumentException.class,
+                                () -> PredictorBenchmark.parse("--child", "train:1"))
+                        .getMessage());
         BenchmarkOptions c = BenchmarkOptions.parse("--warmup", "0", "--iterations", "5,1,5");
         assertEquals(0, c.warmup);
         assertArrayEquals(new int[] {1, 5}, c.iterations);

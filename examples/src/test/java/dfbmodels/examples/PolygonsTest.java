@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -18,6 +19,7 @@ import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
 import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,6 +84,18 @@ class PolygonsTest {
         BufferedImage charts = ImageIO.read(r.charts.toFile());
         assertEquals(1280, charts.getWidth());
         assertEquals(420, charts.getHeight());
+    }
+
+    @Test
+    void gpuWithoutAGpuIsExplainedBeforeAnythingIsWritten() {
+        Assumptions.assumeTrue(Engine.getInstance().getGpuCount() == 0, "a GPU is visible");
+        java.nio.file.Path out = tmp.resolve("out");
+        PolygonsOptions o = PolygonsOptions.parse("--device", "gpu", "--output", out.toString());
+        assertEquals(
+                "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
+                        + " LibTorch); use --device cpu",
+                assertThrows(IllegalArgumentException.class, () -> Polygons.run(o)).getMessage());
+        assertFalse(Files.exists(out), "no output folder");
     }
 
     @Test
