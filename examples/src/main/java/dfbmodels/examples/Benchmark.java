@@ -84,7 +84,7 @@ public final class Benchmark {
             child(c);
             return;
         }
-        TrainMnist.device(c.device);
+        OptionValues.runtimeDevice(c.device);
         System.out.printf(
                 Locale.ROOT,
                 "%s, input %dx%d, batch %d, device %s, uniform shortcut %s, DJL %s, LibTorch %s,"
@@ -293,7 +293,7 @@ public final class Benchmark {
         String[] kind = c.child.split(":");
         int t = Integer.parseInt(kind[1]);
         Engine.getInstance().setRandomSeed(0);
-        Device device = TrainMnist.device(c.device);
+        Device device = OptionValues.runtimeDevice(c.device);
         FeedbackBlock model = c.build(t);
         Block block = kind[0].startsWith("backbone") ? new Backbone(model) : model;
         Shape in = new Shape(c.batch, 3, c.height, c.width);

@@ -139,7 +139,7 @@ final class BenchmarkOptions {
                 device = OptionValues.device(v);
                 return true;
             case "--iterations":
-                iterations = RobustnessOptions.iterations(v);
+                iterations = OptionValues.iterations(v);
                 return true;
             case "--warmup":
                 warmup = OptionValues.nonNegative(name, v);

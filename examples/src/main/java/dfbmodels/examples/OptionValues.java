@@ -1,5 +1,7 @@
 package dfbmodels.examples;
 
+import ai.djl.Device;
+import ai.djl.engine.Engine;
 import java.util.Arrays;
 
 /**
@@ -25,14 +27,15 @@ final class OptionValues {
 
     /** Batch normalisation cannot train on a batch of one image. */
     static int atLeastTwo(String name, String value) {
-        if (positive(name, value) < 2) {
+        int n = positive(name, value);
+        if (n < 2) {
             throw new IllegalArgumentException(
                     name
                             + " must be at least 2 (batch normalisation cannot train on a batch of"
                             + " one image), got "
                             + value);
         }
-        return Integer.parseInt(value.trim());
+        return n;
     }
 
     static int nonNegative(String name, String value) {
@@ -95,7 +98,7 @@ final class OptionValues {
         return value.equals("true");
     }
 
-    /** {@code --device}: checked here; whether a GPU is there, when the program starts. */
+    /** {@code --device}: checked here; whether a GPU is there, by {@link #runtimeDevice}. */
     static String device(String value) {
         if (!value.equals("cpu") && !value.equals("gpu")) {
             throw new IllegalArgumentException("--device must be cpu or gpu, got " + value);
@@ -109,5 +112,45 @@ final class OptionValues {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--seed must be an integer, got " + value);
         }
+    }
+
+    /**
+     * The device a checked {@code --device} value names, once the program runs.
+     *
+     * @param name {@code cpu} or {@code gpu}
+     * @return the device
+     * @throws IllegalArgumentException for {@code gpu} where LibTorch sees no GPU
+     */
+    static Device runtimeDevice(String name) {
+        if (name.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
+            throw new IllegalArgumentException(
+                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
+                            + " LibTorch); use --device cpu");
+        }
+        return name.equals("gpu") ? Device.gpu() : Device.cpu();
+    }
+
+    /** {@code --iterations}: comma-separated T in 1..100, returned sorted without repeats. */
+    static int[] iterations(String v) {
+        String[] parts = v.split(",", -1);
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            int t;
+            try {
+                t = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                t = -1;
+            }
+            if (t < 1 || t > 100) {
+                throw new IllegalArgumentException(
+                        "--iterations must be a comma-separated list of integers in 1..100, got "
+                                + v
+                                + " ("
+                                + parts[i]
+                                + ")");
+            }
+            out[i] = t;
+        }
+        return Arrays.stream(out).distinct().sorted().toArray();
     }
 }

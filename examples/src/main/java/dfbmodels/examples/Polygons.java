@@ -137,7 +137,7 @@ public final class Polygons {
      */
     public static Result run(PolygonsOptions o) throws IOException, TranslateException {
         long start = System.nanoTime();
-        Device device = TrainMnist.device(o.device);
+        Device device = OptionValues.runtimeDevice(o.device);
         Files.createDirectories(o.output);
         Result result = new Result();
         result.sigmas = o.sigmas.clone();

@@ -126,7 +126,7 @@ public final class Robustness {
      */
     public static Result run(RobustnessOptions ro) throws IOException, TranslateException {
         Options o = ro.base;
-        Device device = TrainMnist.device(o);
+        Device device = OptionValues.runtimeDevice(o.device);
         // the evaluation is built first: invalid levels fail before any training
         RobustnessEvaluation evaluation =
                 RobustnessEvaluation.builder()

@@ -1,7 +1,6 @@
 package dfbmodels.examples;
 
 import java.nio.file.Paths;
-import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -93,7 +92,7 @@ public final class RobustnessOptions {
                 sigmas = sigmas(v);
                 return true;
             case "--iterations":
-                iterations = iterations(v);
+                iterations = OptionValues.iterations(v);
                 return true;
             case "--train-iterations":
                 base.iterations = OptionValues.positive(name, v);
@@ -124,28 +123,5 @@ public final class RobustnessOptions {
             out[i] = s;
         }
         return out;
-    }
-
-    static int[] iterations(String v) {
-        String[] parts = v.split(",", -1);
-        int[] out = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            int t;
-            try {
-                t = Integer.parseInt(parts[i].trim());
-            } catch (NumberFormatException e) {
-                t = -1;
-            }
-            if (t < 1 || t > 100) {
-                throw new IllegalArgumentException(
-                        "--iterations must be a comma-separated list of integers in 1..100, got "
-                                + v
-                                + " ("
-                                + parts[i]
-                                + ")");
-            }
-            out[i] = t;
-        }
-        return Arrays.stream(out).distinct().sorted().toArray();
     }
 }

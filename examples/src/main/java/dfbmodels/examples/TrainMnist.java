@@ -122,7 +122,7 @@ public final class TrainMnist {
      * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
      */
     public static Result run(Options o) throws IOException, TranslateException {
-        Device device = device(o);
+        Device device = OptionValues.runtimeDevice(o.device);
         Engine.getInstance().setRandomSeed((int) o.seed);
         FeedbackBlock block = o.model(true).build();
         Result result = new Result();
@@ -178,33 +178,6 @@ public final class TrainMnist {
                     o.iterations);
         }
         return result;
-    }
-
-    /**
-     * The device {@code --device} names.
-     *
-     * @param o the options
-     * @return the device
-     * @throws IllegalArgumentException with {@code --device gpu} where LibTorch sees no GPU
-     */
-    static Device device(Options o) {
-        return device(o.device);
-    }
-
-    /**
-     * The device a {@code --device} value names.
-     *
-     * @param name {@code cpu} or {@code gpu}
-     * @return the device
-     * @throws IllegalArgumentException for {@code gpu} where LibTorch sees no GPU
-     */
-    static Device device(String name) {
-        if (name.equals("gpu") && Engine.getInstance().getGpuCount() == 0) {
-            throw new IllegalArgumentException(
-                    "--device gpu: LibTorch sees no GPU here (build with -Dcuda for the CUDA"
-                            + " LibTorch); use --device cpu");
-        }
-        return name.equals("gpu") ? Device.gpu() : Device.cpu();
     }
 
     /**
